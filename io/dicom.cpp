@@ -1,0 +1,299 @@
+#include "c2f/io/dicom.hpp"
+
+#include <gdcmAttribute.h>
+#include <gdcmDirectory.h>
+#include <gdcmImageReader.h>
+#include <gdcmImageWriter.h>
+#include <gdcmScanner.h>
+#include <gdcmTransferSyntax.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/pipeline/errors.hpp"
+#include "c2f/pipeline/reorient.hpp"
+
+namespace c2f {
+namespace fs = std::filesystem;
+
+namespace {
+
+const gdcm::Tag kSeriesUid(0x0020, 0x000e), kPosition(0x0020, 0x0032), kOrientation(0x0020, 0x0037),
+    kPixelSpacing(0x0028, 0x0030), kModality(0x0008, 0x0060), kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011);
+
+std::vector<double> parse_numbers(const char* s) {
+  std::vector<double> v;
+  if (!s) return v;
+  std::string text(s);
+  std::replace(text.begin(), text.end(), '\\', ' ');
+  std::istringstream in(text);
+  double x;
+  while (in >> x) v.push_back(x);
+  return v;
+}
+
+std::string trimmed(const char* s) {
+  if (!s) return {};
+  std::string t(s);
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\0')) t.pop_back();
+  return t;
+}
+
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+
+struct SliceInfo {
+  fs::path file;
+  Vec3 position;
+  double along_normal = 0;
+};
+
+template <class S>
+void to_hu(const char* raw, std::size_t n, double slope, double inter, float* out) {
+  const S* src = reinterpret_cast<const S*>(raw);
+  for (std::size_t i = 0; i < n; ++i) out[i] = float(double(src[i]) * slope + inter);
+}
+
+bool has_dicm_preamble(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  char buf[132];
+  return f.read(buf, 132) && std::memcmp(buf + 128, "DICM", 4) == 0;
+}
+
+}  // namespace
+
+bool is_dicom_folder(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return false;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (e.is_regular_file() && has_dicm_preamble(e.path())) return true;
+  return false;
+}
+
+DicomSeries read_dicom_series(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::exists(folder, ec)) throw InputError(folder.string(), "no such folder");
+  if (!fs::is_directory(folder, ec)) throw InputError(folder.string(), "not a folder (expected a DICOM series folder)");
+
+  gdcm::Directory::FilenamesType files;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw InputError(folder.string(), "empty folder: no DICOM files");
+
+  gdcm::Scanner scanner;
+  for (const auto& t : {kSeriesUid, kPosition, kOrientation, kPixelSpacing, kModality, kRows, kColumns})
+    scanner.AddTag(t);
+  if (!scanner.Scan(files)) throw InputError(folder.string(), "cannot scan the folder's files");
+
+  std::set<std::string> series;
+  std::vector<SliceInfo> slices;
+  std::vector<double> orientation, spacing;
+  std::string modality;
+  std::int64_t rows = -1, cols = -1;
+  for (const auto& f : files) {
+    if (!scanner.IsKey(f.c_str())) continue;  // not DICOM
+    const auto& m = scanner.GetMapping(f.c_str());
+    auto value = [&](const gdcm::Tag& t) -> const char* {
+      auto it = m.find(t);
+      return it == m.end() ? nullptr : it->second;
+    };
+    if (!value(kRows)) continue;  // not an image (DICOMDIR, structured report, ...)
+    series.insert(trimmed(value(kSeriesUid)));
+    const auto pos = parse_numbers(value(kPosition));
+    const auto ori = parse_numbers(value(kOrientation));
+    const auto spc = parse_numbers(value(kPixelSpacing));
+    if (pos.size() != 3 || ori.size() != 6 || spc.size() != 2)
+      throw InputError(f, "slice lacks ImagePositionPatient, ImageOrientationPatient or PixelSpacing");
+    const std::int64_t r = std::atoll(value(kRows)), c = value(kColumns) ? std::atoll(value(kColumns)) : -1;
+    if (slices.empty()) {
+      orientation = ori;
+      spacing = spc;
+      rows = r;
+      cols = c;
+      modality = trimmed(value(kModality));
+    } else {
+      if (r != rows || c != cols)
+        throw InputError(f, fmt::format("slice is {} x {}, the series' first slice is {} x {}", c, r, cols, rows));
+      for (int i = 0; i < 6; ++i)
+        if (std::abs(ori[i] - orientation[i]) > 1e-3)
+          throw InputError(f, "slice orientation differs from the rest of the series");
+    }
+    slices.push_back({fs::path(f), {pos[0], pos[1], pos[2]}, 0});
+  }
+  if (slices.empty()) throw InputError(folder.string(), "no DICOM images in the folder");
+  if (series.size() > 1)
+    throw InputError(folder.string(), fmt::format("holds {} series ({}): give c2f a folder with one series",
+                                                  series.size(), fmt::join(series, ", ")));
+
+  const Vec3 row_cos{orientation[0], orientation[1], orientation[2]};
+  const Vec3 col_cos{orientation[3], orientation[4], orientation[5]};
+  const Vec3 normal = cross(row_cos, col_cos);
+  for (auto& s : slices) s.along_normal = dot(s.position, normal);
+  std::sort(slices.begin(), slices.end(), [](const auto& a, const auto& b) { return a.along_normal < b.along_normal; });
+
+  double slice_spacing = 1.0;
+  if (slices.size() > 1) {
+    std::vector<double> gaps;
+    for (std::size_t i = 1; i < slices.size(); ++i) gaps.push_back(slices[i].along_normal - slices[i - 1].along_normal);
+    std::vector<double> sorted = gaps;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    for (std::size_t i = 0; i < gaps.size(); ++i) {
+      if (gaps[i] < 1e-3)
+        throw InputError(folder.string(), fmt::format("two slices at one position ({:.3f} mm along the normal): {} and {}",
+                                                      slices[i].along_normal, slices[i].file.filename().string(),
+                                                      slices[i + 1].file.filename().string()));
+      if (gaps[i] > 1.5 * median)
+        throw InputError(folder.string(),
+                         fmt::format("missing slice(s): a gap of {:.3f} mm between positions {:.3f} and {:.3f} mm, "
+                                     "where slices are {:.3f} mm apart",
+                                     gaps[i], slices[i].along_normal, slices[i + 1].along_normal, median));
+    }
+    slice_spacing = (slices.back().along_normal - slices.front().along_normal) / double(slices.size() - 1);
+  }
+
+  // The series' own grid in RAS: DICOM's patient axes are LPS, so x and y change sign.
+  Geometry native;
+  native.dims = {cols, rows, std::int64_t(slices.size())};
+  native.spacing_mm = {spacing[1], spacing[0], slice_spacing};  // PixelSpacing is row\column spacing
+  const Vec3 lps_axes[3] = {row_cos, col_cos, normal};
+  for (int a = 0; a < 3; ++a) {
+    native.direction[0][a] = -lps_axes[a][0];
+    native.direction[1][a] = -lps_axes[a][1];
+    native.direction[2][a] = lps_axes[a][2];
+  }
+  native.origin_mm = {-slices.front().position[0], -slices.front().position[1], slices.front().position[2]};
+
+  DicomSeries out;
+  out.series_uid = *series.begin();
+  out.modality = modality;
+  out.layout = canonical_layout(native);
+  const std::size_t per_slice = std::size_t(rows * cols);
+  std::vector<float> voxels(per_slice * slices.size());
+  std::vector<std::string> syntaxes(slices.size());
+  tbb::parallel_for(std::size_t(0), slices.size(), [&](std::size_t k) {
+    const std::string name = slices[k].file.string();
+    gdcm::ImageReader reader;
+    reader.SetFileName(name.c_str());
+    if (!reader.Read()) throw InputError(name, "unreadable DICOM image");
+    const gdcm::Image& im = reader.GetImage();
+    syntaxes[k] = im.GetTransferSyntax().GetString() ? trimmed(im.GetTransferSyntax().GetString()) : "";
+    const gdcm::PixelFormat pf = im.GetPixelFormat();
+    if (pf.GetSamplesPerPixel() != 1) throw InputError(name, "not a grey-scale image (samples per pixel != 1)");
+    if (im.GetDimension(0) != unsigned(cols) || im.GetDimension(1) != unsigned(rows))
+      throw InputError(name, "pixel data size differs from Rows/Columns");
+    std::vector<char> raw(im.GetBufferLength());
+    if (!im.GetBuffer(raw.data()))
+      throw InputError(name, "cannot decode pixel data (transfer syntax " + syntaxes[k] + ")");
+    float* dst = voxels.data() + k * per_slice;
+    const double slope = im.GetSlope(), inter = im.GetIntercept();
+    switch (pf.GetScalarType()) {
+      case gdcm::PixelFormat::UINT8: to_hu<std::uint8_t>(raw.data(), per_slice, slope, inter, dst); break;
+      case gdcm::PixelFormat::INT8: to_hu<std::int8_t>(raw.data(), per_slice, slope, inter, dst); break;
+      case gdcm::PixelFormat::UINT12:
+      case gdcm::PixelFormat::UINT16: to_hu<std::uint16_t>(raw.data(), per_slice, slope, inter, dst); break;
+      case gdcm::PixelFormat::INT12:
+      case gdcm::PixelFormat::INT16: to_hu<std::int16_t>(raw.data(), per_slice, slope, inter, dst); break;
+      case gdcm::PixelFormat::UINT32: to_hu<std::uint32_t>(raw.data(), per_slice, slope, inter, dst); break;
+      case gdcm::PixelFormat::INT32: to_hu<std::int32_t>(raw.data(), per_slice, slope, inter, dst); break;
+      default: throw InputError(name, std::string("unsupported pixel format ") + pf.GetScalarTypeAsString());
+    }
+  });
+  out.transfer_syntax = syntaxes.front();
+  out.image = to_canonical<float>(voxels.data(), out.layout);
+  for (const auto& s : slices) out.files.push_back(s.file);
+  return out;
+}
+
+namespace {
+std::string uid(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+  // "2.25." + a decimal integer is a valid UID root for generated identifiers (ISO/IEC 9834-8).
+  std::uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ (a + 0x632BE59BD9B4E019ULL) * 0xBF58476D1CE4E5B9ULL ^ (b + 1) * 0x94D049BB133111EBULL;
+  h ^= h >> 31;
+  return fmt::format("2.25.{}{}", h % 1000000000000000ULL + 1, a * 10000 + b);
+}
+}  // namespace
+
+void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWriteOptions& o) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw OutputError(folder.string(), "cannot create folder: " + ec.message());
+  const Geometry& g = hu.geometry();
+  const std::int64_t nx = hu.nx(), ny = hu.ny(), nz = hu.nz();
+  // LPS columns/rows: column index runs towards the patient's left (-x in RAS), rows towards posterior.
+  // Column c = nx-1-x runs along -x (RAS), so its LPS cosine is (d00, d10, -d20); rows likewise with y.
+  const double cosines[6] = {g.direction[0][0], g.direction[1][0], -g.direction[2][0],
+                             g.direction[0][1], g.direction[1][1], -g.direction[2][1]};
+  const std::string study = uid(o.uid_seed, 1, 0), series = uid(o.uid_seed, 2, 0);
+
+  std::vector<std::int64_t> order(nz);
+  std::iota(order.begin(), order.end(), 0);
+  if (o.scramble_order) std::shuffle(order.begin(), order.end(), std::mt19937_64(o.uid_seed));
+
+  std::vector<std::uint16_t> pixels(std::size_t(nx * ny));
+  for (std::int64_t k = 0; k < nz; ++k) {
+    // Voxel (x, y) of canonical slice k goes to column nx-1-x, row ny-1-y (LPS).
+    for (std::int64_t y = 0; y < ny; ++y)
+      for (std::int64_t x = 0; x < nx; ++x) {
+        const double stored = std::round(double(hu(x, y, k)) - o.rescale_intercept);
+        pixels[std::size_t((ny - 1 - y) * nx + (nx - 1 - x))] = std::uint16_t(std::clamp(stored, 0.0, 65535.0));
+      }
+    const Vec3 corner_ras = g.to_world({double(nx - 1), double(ny - 1), double(k)});
+    const Vec3 position_lps{-corner_ras[0], -corner_ras[1], corner_ras[2]};
+
+    gdcm::ImageWriter writer;
+    gdcm::Image& im = writer.GetImage();
+    im.SetNumberOfDimensions(2);
+    im.SetDimension(0, unsigned(nx));
+    im.SetDimension(1, unsigned(ny));
+    im.SetPixelFormat(gdcm::PixelFormat::UINT16);
+    im.SetPhotometricInterpretation(gdcm::PhotometricInterpretation::MONOCHROME2);
+    im.SetSpacing(0, g.spacing_mm[0]);
+    im.SetSpacing(1, g.spacing_mm[1]);
+    im.SetSpacing(2, g.spacing_mm[2]);
+    const double origin[3] = {position_lps[0], position_lps[1], position_lps[2]};
+    im.SetOrigin(origin);
+    im.SetDirectionCosines(cosines);
+    im.SetIntercept(o.rescale_intercept);
+    im.SetSlope(1.0);
+    gdcm::DataElement pixel_data(gdcm::Tag(0x7fe0, 0x0010));
+    pixel_data.SetByteValue(reinterpret_cast<const char*>(pixels.data()), std::uint32_t(pixels.size() * 2));
+    im.SetDataElement(pixel_data);
+
+    gdcm::DataSet& ds = writer.GetFile().GetDataSet();
+    const std::string sop = uid(o.uid_seed, 3, std::uint64_t(k));
+    auto put = [&](auto attribute) { ds.Replace(attribute.GetAsDataElement()); };
+    put(gdcm::Attribute<0x0008, 0x0016>{"1.2.840.10008.5.1.4.1.1.2"});  // CT Image Storage
+    put(gdcm::Attribute<0x0008, 0x0018>{sop.c_str()});
+    put(gdcm::Attribute<0x0008, 0x0060>{"CT"});
+    put(gdcm::Attribute<0x0010, 0x0020>{o.patient_id.c_str()});
+    put(gdcm::Attribute<0x0020, 0x000d>{study.c_str()});
+    put(gdcm::Attribute<0x0020, 0x000e>{series.c_str()});
+    put(gdcm::Attribute<0x0020, 0x0013>{std::int32_t(order[std::size_t(k)] + 1)});
+    put(gdcm::Attribute<0x0018, 0x0050>{g.spacing_mm[2]});
+    writer.GetFile().GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);
+
+    const std::string name = o.scramble_order ? "CT." + sop : fmt::format("1-{:03d}.dcm", k + 1);
+    const fs::path final_path = folder / name;
+    write_atomically(final_path, [&](const fs::path& tmp) {
+      writer.SetFileName(tmp.c_str());
+      if (!writer.Write()) throw OutputError(final_path.string(), "GDCM could not write the slice");
+    });
+  }
+}
+
+}  // namespace c2f

@@ -1,0 +1,70 @@
+#include "c2f/pipeline/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+namespace fs = std::filesystem;
+
+namespace {
+std::string full_extension(const fs::path& p) {
+  // ".nii.gz" rather than ".gz": the part of the name from the first dot after the stem's start.
+  const std::string name = p.filename().string();
+  const auto dot = name.find('.', 1);
+  return dot == std::string::npos ? std::string() : name.substr(dot);
+}
+}  // namespace
+
+fs::path temporary_sibling(const fs::path& final_path) {
+  static std::atomic<unsigned> counter{0};
+  const std::string ext = full_extension(final_path);
+  const std::string name = "." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(counter.fetch_add(1)) + ext;
+  return final_path.parent_path() / name;
+}
+
+void sync_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw OutputError(path.string(), std::string("cannot reopen to flush: ") + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw OutputError(path.string(), std::string("flush to disk failed: ") + std::strerror(err));
+}
+
+void write_atomically(const fs::path& final_path, const std::function<void(const fs::path&)>& write) {
+  const fs::path tmp = temporary_sibling(final_path);
+  try {
+    write(tmp);
+    sync_file(tmp);
+    std::error_code ec;
+    fs::rename(tmp, final_path, ec);
+    if (ec) throw OutputError(final_path.string(), "cannot rename the finished file into place: " + ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void write_text_atomically(const fs::path& final_path, std::string_view text) {
+  write_atomically(final_path, [&](const fs::path& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw OutputError(final_path.string(), std::string("cannot create: ") + std::strerror(errno));
+    const std::size_t n = std::fwrite(text.data(), 1, text.size(), f);
+    const bool flushed = std::fflush(f) == 0;
+    const int err = errno;
+    const bool closed = std::fclose(f) == 0;
+    if (n != text.size() || !flushed || !closed)
+      throw OutputError(final_path.string(), std::string("write failed: ") + std::strerror(err));
+  });
+}
+
+}  // namespace c2f

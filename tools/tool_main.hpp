@@ -1,0 +1,47 @@
+#pragma once
+// The edge of every c2f executable: parse the command line, run, and turn any error into one
+// line on stderr and a non-zero exit code (1: the work failed, 2: the command line is wrong).
+#include <cstdio>
+#include <exception>
+#include <functional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+
+inline int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    fmt::print(stderr, "{}: error: {}\n", app.get_name(), e.what());
+    return 2;
+  }
+  try {
+    return body();
+  } catch (const OptionError& e) {
+    fmt::print(stderr, "{}: error: {}\n", app.get_name(), e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", app.get_name(), e.what());
+    return 1;
+  }
+}
+
+// "512x512x250" -> {512, 512, 250}; throws OptionError.
+inline Index3 parse_size(const std::string& text) {
+  Index3 s{};
+  char x1 = 0, x2 = 0;
+  long long a = 0, b = 0, c = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%lld%c%lld%c%lld%n", &a, &x1, &b, &x2, &c, &consumed) != 5 || x1 != 'x' || x2 != 'x' ||
+      consumed != int(text.size()))
+    throw OptionError("size '" + text + "' is not of the form WxHxL (e.g. 128x128x64)");
+  s = {a, b, c};
+  return s;
+}
+
+}  // namespace c2f
