@@ -265,8 +265,8 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
     im.SetSpacing(0, g.spacing_mm[0]);
     im.SetSpacing(1, g.spacing_mm[1]);
     im.SetSpacing(2, g.spacing_mm[2]);
-    const double origin[3] = {position_lps[0], position_lps[1], position_lps[2]};
-    im.SetOrigin(origin);
+    // SetOrigin(const double*) keeps only NumberOfDimensions (2) values; z must be set by index.
+    for (unsigned a = 0; a < 3; ++a) im.SetOrigin(a, position_lps[a]);
     im.SetDirectionCosines(cosines);
     im.SetIntercept(o.rescale_intercept);
     im.SetSlope(1.0);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -42,9 +43,24 @@ std::int32_t read_i32(const unsigned char* p, bool swap) {
   return static_cast<std::int32_t>(v);
 }
 
-// Checks that the file exists and starts with a NIfTI-1 or NIfTI-2 header, so that the error
-// says what is wrong instead of libnifti's generic failure.
-void check_header_bytes(const fs::path& path) {
+std::int64_t read_i64(const unsigned char* p, bool swap) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if (swap) v = __builtin_bswap64(v);
+  return static_cast<std::int64_t>(v);
+}
+
+std::int16_t read_i16(const unsigned char* p, bool swap) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  if (swap) v = __builtin_bswap16(v);
+  return static_cast<std::int16_t>(v);
+}
+
+// Checks that the file exists and starts with a sane NIfTI-1 or NIfTI-2 header, so that the
+// error says what is wrong (libnifti would print its own complaints and return nothing).
+// Returns the NIfTI version.
+int check_header_bytes(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path.string(), "no such file");
   if (!fs::is_regular_file(path, ec)) throw InputError(path.string(), "not a regular file");
@@ -55,18 +71,35 @@ void check_header_bytes(const fs::path& path) {
   gzclose(f);
   if (n < 0) throw InputError(path.string(), "corrupt compressed data (gzip stream unreadable)");
   if (n < 348) throw InputError(path.string(), fmt::format("not a NIfTI file: only {} bytes, a header needs 348", n));
-  const std::int32_t size_le = read_i32(buf, false), size_be = read_i32(buf, true);
-  const std::int32_t size = (size_le == 348 || size_le == 540) ? size_le : size_be;
+  const std::int32_t size_le = read_i32(buf, false);
+  const bool swap = !(size_le == 348 || size_le == 540);
+  const std::int32_t size = read_i32(buf, swap);
+  std::int64_t dim[8];
+  int version = 0;
   if (size == 348) {
     if (std::memcmp(buf + 344, "n+1\0", 4) != 0 && std::memcmp(buf + 344, "ni1\0", 4) != 0)
       throw InputError(path.string(), "not a NIfTI-1 file: bad magic (expected \"n+1\")");
+    for (int i = 0; i < 8; ++i) dim[i] = read_i16(buf + 40 + 2 * i, swap);
+    version = 1;
   } else if (size == 540) {
     if (n < 540) throw InputError(path.string(), "truncated NIfTI-2 header");
     if (std::memcmp(buf + 4, "n+2\0", 4) != 0 && std::memcmp(buf + 4, "ni2\0", 4) != 0)
       throw InputError(path.string(), "not a NIfTI-2 file: bad magic (expected \"n+2\")");
+    for (int i = 0; i < 8; ++i) dim[i] = read_i64(buf + 16 + 8 * i, swap);
+    version = 2;
   } else {
     throw InputError(path.string(), fmt::format("not a NIfTI file: header size field is {}, expected 348 or 540", size_le));
   }
+  if (dim[0] < 1 || dim[0] > 7) throw InputError(path.string(), fmt::format("corrupt header: dim[0] = {}", dim[0]));
+  for (int a = 1; a <= 3; ++a) {
+    const std::int64_t d = a <= dim[0] ? dim[a] : 1;
+    if (d <= 0) throw InputError(path.string(), fmt::format("dimension {} is {}: empty image", a - 1, d));
+    if (d > kMaxDim) throw InputError(path.string(), fmt::format("absurd dimension {} = {}", a - 1, d));
+  }
+  for (int a = 4; a <= dim[0]; ++a)
+    if (dim[a] > 1)
+      throw InputError(path.string(), fmt::format("{}-D image with {} volumes: c2f reads one 3-D volume", dim[0], dim[a]));
+  return version;
 }
 
 std::string datatype_name(int dt) {
@@ -85,20 +118,13 @@ std::string datatype_name(int dt) {
   }
 }
 
-NimPtr open_header(const fs::path& path) {
+NimPtr open_header(const fs::path& path, int* version = nullptr) {
   quiet_libnifti();
-  check_header_bytes(path);
+  const int v = check_header_bytes(path);
+  if (version) *version = v;
   NimPtr nim(nifti_image_read(path.c_str(), 0));
   if (!nim) throw InputError(path.string(), "corrupt NIfTI header (libnifti rejected it)");
-  const std::int64_t d[3] = {nim->nx, nim->ny, nim->nz};
-  for (int a = 0; a < 3; ++a) {
-    if (d[a] <= 0) throw InputError(path.string(), fmt::format("dimension {} is {}: empty image", a, d[a]));
-    if (d[a] > kMaxDim) throw InputError(path.string(), fmt::format("absurd dimension {} = {}", a, d[a]));
-  }
-  for (int a = 4; a <= 7; ++a)
-    if (nim->dim[0] >= a && nim->dim[a] > 1)
-      throw InputError(path.string(), fmt::format("{}-D image with {} volumes: c2f reads one 3-D volume", nim->dim[0], nim->dim[a]));
-  if (d[0] * d[1] * d[2] > kMaxVoxels) throw InputError(path.string(), "absurd size: more than 2^31 voxels");
+  if (nim->nx * nim->ny * nim->nz > kMaxVoxels) throw InputError(path.string(), "absurd size: more than 2^31 voxels");
   return nim;
 }
 
@@ -129,9 +155,9 @@ Geometry grid_of(const nifti_image& nim, const fs::path& path) {
   return g;
 }
 
-NiftiHeader header_of(const nifti_image& nim, const fs::path& path) {
+NiftiHeader header_of(const nifti_image& nim, const fs::path& path, int version) {
   NiftiHeader h;
-  h.version = (nim.nifti_type == NIFTI_FTYPE_NIFTI2_1 || nim.nifti_type == NIFTI_FTYPE_NIFTI2_2) ? 2 : 1;
+  h.version = version;
   h.datatype = nim.datatype;
   h.datatype_name = datatype_name(nim.datatype);
   const bool scaled = nim.scl_slope != 0 && std::isfinite(nim.scl_slope);
@@ -161,31 +187,59 @@ Image canonical_from(const void* data, const NativeLayout& layout, const fs::pat
 }  // namespace
 
 NiftiHeader read_nifti_header(const fs::path& path) {
-  NimPtr nim = open_header(path);
-  return header_of(*nim, path);
+  int version = 1;
+  NimPtr nim = open_header(path, &version);
+  return header_of(*nim, path, version);
 }
 
-NiftiVolume read_nifti(const fs::path& path) {
-  NimPtr nim = open_header(path);
-  NiftiVolume out;
-  out.header = header_of(*nim, path);
-  out.layout = canonical_layout(out.header.grid);
-  if (nifti_image_load(nim.get()) != 0 || !nim->data) {
-    const std::int64_t expected = std::int64_t(nim->nvox) * nim->nbyper;
-    throw InputError(path.string(), fmt::format("truncated or corrupt voxel data (expected {} bytes at offset {})",
-                                                expected, nim->iname_offset));
+namespace {
+// The voxel bytes, read through zlib (plain files too). Not nifti_image_load: it silently
+// replaces NaN and Inf by 0, and c2f must refuse such volumes instead.
+std::vector<char> read_voxel_bytes(const nifti_image& nim, const fs::path& path) {
+  const std::size_t bytes = std::size_t(nim.nvox) * std::size_t(nim.nbyper);
+  const auto truncated = [&] {
+    return InputError(path.string(), fmt::format("truncated or corrupt voxel data (expected {} bytes at offset {})", bytes,
+                                                 nim.iname_offset));
+  };
+  std::vector<char> data(bytes);
+  const std::string data_file = nim.iname ? nim.iname : path.string();
+  gzFile f = gzopen(data_file.c_str(), "rb");
+  if (!f) throw InputError(data_file, std::string("cannot open: ") + std::strerror(errno));
+  gzbuffer(f, 1 << 20);
+  bool ok = gzseek(f, z_off_t(nim.iname_offset), SEEK_SET) == z_off_t(nim.iname_offset);
+  for (std::size_t done = 0; ok && done < bytes;) {
+    const unsigned chunk = unsigned(std::min<std::size_t>(bytes - done, 1u << 30));
+    const int got = gzread(f, data.data() + done, chunk);
+    ok = got == int(chunk);
+    done += chunk;
   }
+  gzclose(f);
+  if (!ok) throw truncated();
+  if (nim.byteorder != nifti_short_order() && nim.swapsize > 1)
+    nifti_swap_Nbytes(std::int64_t(nim.nvox), nim.swapsize, data.data());
+  return data;
+}
+}  // namespace
+
+NiftiVolume read_nifti(const fs::path& path) {
+  int version = 1;
+  NimPtr nim = open_header(path, &version);
+  NiftiVolume out;
+  out.header = header_of(*nim, path, version);
+  out.layout = canonical_layout(out.header.grid);
+  const std::vector<char> voxels = read_voxel_bytes(*nim, path);
+  const void* data = voxels.data();
   switch (nim->datatype) {
-    case DT_UINT8: out.image = canonical_from<std::uint8_t>(nim->data, out.layout, path); break;
-    case DT_INT8: out.image = canonical_from<std::int8_t>(nim->data, out.layout, path); break;
-    case DT_INT16: out.image = canonical_from<std::int16_t>(nim->data, out.layout, path); break;
-    case DT_UINT16: out.image = canonical_from<std::uint16_t>(nim->data, out.layout, path); break;
-    case DT_INT32: out.image = canonical_from<std::int32_t>(nim->data, out.layout, path); break;
-    case DT_UINT32: out.image = canonical_from<std::uint32_t>(nim->data, out.layout, path); break;
-    case DT_INT64: out.image = canonical_from<std::int64_t>(nim->data, out.layout, path); break;
-    case DT_UINT64: out.image = canonical_from<std::uint64_t>(nim->data, out.layout, path); break;
-    case DT_FLOAT32: out.image = canonical_from<float>(nim->data, out.layout, path); break;
-    case DT_FLOAT64: out.image = canonical_from<double>(nim->data, out.layout, path); break;
+    case DT_UINT8: out.image = canonical_from<std::uint8_t>(data, out.layout, path); break;
+    case DT_INT8: out.image = canonical_from<std::int8_t>(data, out.layout, path); break;
+    case DT_INT16: out.image = canonical_from<std::int16_t>(data, out.layout, path); break;
+    case DT_UINT16: out.image = canonical_from<std::uint16_t>(data, out.layout, path); break;
+    case DT_INT32: out.image = canonical_from<std::int32_t>(data, out.layout, path); break;
+    case DT_UINT32: out.image = canonical_from<std::uint32_t>(data, out.layout, path); break;
+    case DT_INT64: out.image = canonical_from<std::int64_t>(data, out.layout, path); break;
+    case DT_UINT64: out.image = canonical_from<std::uint64_t>(data, out.layout, path); break;
+    case DT_FLOAT32: out.image = canonical_from<float>(data, out.layout, path); break;
+    case DT_FLOAT64: out.image = canonical_from<double>(data, out.layout, path); break;
     default: throw InputError(path.string(), "unsupported datatype: " + out.header.datatype_name);
   }
   if (out.header.scl_slope != 1.0 || out.header.scl_inter != 0.0) {
@@ -256,7 +310,7 @@ std::string header_bytes(const Geometry& grid, int datatype, const NiftiWriteOpt
   nim->scl_slope = 1.0;
   nim->scl_inter = 0.0;
   std::snprintf(nim->descrip, sizeof nim->descrip, "%s", o.description.c_str());
-  nifti_set_iname_offset(nim.get(), version);
+  nim->iname_offset = version == 2 ? 544 : 352;  // header + 4-byte extension flag, single file
   std::string bytes;
   if (version == 2) {
     nifti_2_header h{};

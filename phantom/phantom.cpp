@@ -459,8 +459,6 @@ Painted paint(const Anatomy& an, const Vec3& p) {
   }
   if (!cavity) return out;
 
-  for (const auto& l : an.lung)
-    if (l.box.has_z(z) && l.level(p) < 1) out = {kLung, tissue::kLung};
   if (an.liver_right.level(p) < 1 || an.liver_left.level(p) < 1) out = {kLiver, tissue::kLiver};
   if (an.has_gallbladder && an.gallbladder.level(p) < 1) out = {kGallbladder, tissue::kGallbladder};
   if (an.spleen.level(p) < 1) out = {kSpleen, tissue::kSpleen};
@@ -474,6 +472,13 @@ Painted paint(const Anatomy& an, const Vec3& p) {
       if (an.kidney_pelvis[side].level(p) < 1) out = {kKidPelvis, code};
     }
   }
+  // Lung bases in the costophrenic recesses, under the diaphragm's 5 mm of muscle: painted over
+  // the organs' upper poles, as the domes push them down.
+  for (const auto& l : an.lung)
+    if (l.box.has_z(z)) {
+      if (l.level(p) < 1) return {kLung, tissue::kLung};
+      if (l.level(p, -5) < 1) out = {kMuscle, tissue::kMuscle};
+    }
   if (an.stomach.box.has_z(z)) {
     const double q = an.stomach.level(p);
     if (q < 1) out = {an.stomach.level(p, 5) >= 1 ? kStomachWall : (y > an.stomach_gas_y ? kGas : kFluid), tissue::kStomach};

@@ -1,0 +1,34 @@
+#include "c2f/model/runtime.hpp"
+
+#include "c2f/model/torch_pch.hpp"
+
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+
+TorchRuntime torch_runtime() {
+  TorchRuntime r;
+  r.version = TORCH_VERSION;
+  r.cuda_available = torch::cuda::is_available();
+  r.cuda_devices = r.cuda_available ? int(torch::cuda::device_count()) : 0;
+  r.intra_op_threads = torch::get_num_threads();
+  return r;
+}
+
+std::string check_device_name(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const std::exception&) {
+    throw OptionError("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
+  }
+  if (device.is_cuda()) {
+    const TorchRuntime r = torch_runtime();
+    if (!r.cuda_available) throw OptionError("device '" + name + "': this LibTorch build has no CUDA device available");
+    if (device.has_index() && device.index() >= r.cuda_devices)
+      throw OptionError("device '" + name + "': only " + std::to_string(r.cuda_devices) + " CUDA device(s)");
+  }
+  return device.str();
+}
+
+}  // namespace c2f

@@ -1,0 +1,99 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "c2f/io/dicom.hpp"
+#include "c2f/io/nifti.hpp"
+#include "c2f/phantom/phantom.hpp"
+#include "c2f/pipeline/errors.hpp"
+#include "test_support.hpp"
+
+using namespace c2f;
+namespace fs = std::filesystem;
+
+namespace {
+Image small_ct() {
+  PhantomOptions o;
+  o.size = {24, 20, 9};
+  o.seed = 5;
+  return *make_phantom(o, 0).c.image;
+}
+
+void expect_error(const fs::path& folder, const std::string& fragment) {
+  CAPTURE(fragment);
+  try {
+    read_dicom_series(folder);
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find(fragment) != std::string::npos);
+  }
+}
+}  // namespace
+
+TEST_CASE("a DICOM series written in shuffled file order reads back in position order with HU") {
+  test::ScratchDir dir("dicom-rt");
+  const Image ct = small_ct();
+  DicomWriteOptions o;
+  o.scramble_order = true;  // names by SOP UID, InstanceNumbers shuffled
+  write_dicom_series(dir.path(), ct, o);
+  const DicomSeries s = read_dicom_series(dir.path());
+  CHECK(s.modality == "CT");
+  CHECK(s.files.size() == 9);
+  CHECK(s.layout.native.orientation_code() == "LPS");
+  REQUIRE(s.image.dims() == ct.dims());
+  CHECK(s.image.geometry().same_grid(ct.geometry(), 1e-3));
+  for (std::int64_t i = 0; i < ct.size(); ++i) REQUIRE(s.image.data()[i] == ct.data()[i]);
+}
+
+TEST_CASE("the real JPEG 2000 Siemens series decodes and lines up with its organ labels") {
+  const DicomSeries s = read_dicom_series(test::real_ct("totalsegmentator-example/dicom"));
+  CHECK(s.transfer_syntax == "1.2.840.10008.1.2.4.90");
+  CHECK(s.image.dims() == Index3{512, 512, 20});
+  CHECK(s.image.geometry().spacing_mm[0] == doctest::Approx(0.977).epsilon(1e-3));
+  CHECK(s.image.geometry().spacing_mm[2] == doctest::Approx(2.0).epsilon(1e-3));
+  const NiftiVolume organs = read_nifti(test::real_ct("totalsegmentator-example/dicom_organs_v2.nii.gz"));
+  CHECK(organs.image.geometry().same_grid(s.image.geometry(), 0.5));
+  std::int64_t pancreas = 0;
+  double air = 0, sum = 0;
+  std::int64_t corner = 0;
+  for (std::int64_t i = 0; i < s.image.size(); ++i) {
+    if (organs.image.data()[i] == 7.0f) {
+      ++pancreas;
+      sum += s.image.data()[i];
+    }
+  }
+  for (std::int64_t y = 0; y < 10; ++y)
+    for (std::int64_t x = 0; x < 10; ++x, ++corner) air += s.image(x, y, 10);
+  CHECK(pancreas == 1327);
+  CHECK(sum / double(pancreas) > -40);  // soft tissue, not fat or air: decoding and rescale are right
+  CHECK(sum / double(pancreas) < 120);
+  CHECK(air / double(corner) < -900);  // outside the patient
+}
+
+TEST_CASE("bad DICOM folders give one error naming the problem") {
+  test::ScratchDir dir("dicom-bad");
+  const Image ct = small_ct();
+
+  expect_error(dir / "nothing-here", "no such folder");
+  fs::create_directories(dir / "empty");
+  expect_error(dir / "empty", "no DICOM files");
+  fs::create_directories(dir / "text");
+  test::write_bytes(dir / "text" / "notes.txt", "not DICOM");
+  expect_error(dir / "text", "no DICOM images");
+
+  DicomWriteOptions a, b;
+  a.uid_seed = 1;
+  b.uid_seed = 2;
+  write_dicom_series(dir / "two", ct, a);
+  for (const auto& e : fs::directory_iterator(dir / "two")) fs::rename(e.path(), dir / "two" / ("a-" + e.path().filename().string()));
+  write_dicom_series(dir / "two", ct, b);
+  expect_error(dir / "two", "holds 2 series");
+
+  write_dicom_series(dir / "gap", ct);
+  fs::remove(dir / "gap" / "1-005.dcm");
+  expect_error(dir / "gap", "missing slice");
+
+  write_dicom_series(dir / "dup", ct);
+  fs::copy_file(dir / "dup" / "1-003.dcm", dir / "dup" / "copy.dcm");
+  expect_error(dir / "dup", "two slices at one position");
+}

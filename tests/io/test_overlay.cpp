@@ -1,0 +1,33 @@
+#include <doctest/doctest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "c2f/io/overlay.hpp"
+#include "test_support.hpp"
+
+using namespace c2f;
+
+TEST_CASE("overlays use the paper's colours in radiological orientation") {
+  Geometry g;
+  g.dims = {8, 6, 3};
+  Image ct(g, -1000.0f);
+  Mask pred(g, 0), truth(g, 0);
+  pred(1, 1, 1) = 1;   // prediction only: red
+  truth(2, 1, 1) = 1;  // truth only: green
+  pred(3, 4, 1) = truth(3, 4, 1) = 1;  // both: yellow
+  OverlayOptions o;
+  o.min_height_px = 6;  // no enlargement: one pixel per voxel
+  const cv::Mat pic = render_slice(ct, View::Axial, 1, &pred, &truth, o);
+  REQUIRE(pic.rows == 6);
+  REQUIRE(pic.cols == 8);
+  // Voxel (x, y) is drawn at column nx-1-x, row ny-1-y; air is black, colours blend 2:1.
+  CHECK(pic.at<cv::Vec3b>(6 - 1 - 1, 8 - 1 - 1) == cv::Vec3b(0, 0, 170));
+  CHECK(pic.at<cv::Vec3b>(6 - 1 - 1, 8 - 1 - 2) == cv::Vec3b(0, 170, 0));
+  CHECK(pic.at<cv::Vec3b>(6 - 1 - 4, 8 - 1 - 3) == cv::Vec3b(0, 170, 170));
+  CHECK(pic.at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 0, 0));
+
+  test::ScratchDir dir("overlay");
+  write_png(dir / "a.png", pic);
+  const cv::Mat back = cv::imread((dir / "a.png").string());
+  CHECK(back.at<cv::Vec3b>(4, 6) == cv::Vec3b(0, 0, 170));
+}

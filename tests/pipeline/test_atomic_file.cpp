@@ -1,0 +1,46 @@
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/pipeline/errors.hpp"
+#include "test_support.hpp"
+
+using namespace c2f;
+
+TEST_CASE("write_text_atomically replaces the file whole") {
+  test::ScratchDir dir("atomic");
+  write_text_atomically(dir / "a.json", "first");
+  write_text_atomically(dir / "a.json", "second");
+  CHECK(test::read_bytes(dir / "a.json") == "second");
+  CHECK(test::count_entries(dir.path()) == 1);
+}
+
+TEST_CASE("a failing writer leaves neither the final file nor its temporary") {
+  test::ScratchDir dir("atomic-fail");
+  CHECK_THROWS_AS(write_atomically(dir / "mask.nii.gz",
+                                   [](const std::filesystem::path& tmp) {
+                                     test::write_bytes(tmp, "half of a file");
+                                     throw std::runtime_error("disk full");
+                                   }),
+                  std::runtime_error);
+  CHECK(test::count_entries(dir.path()) == 0);
+}
+
+TEST_CASE("a failing writer keeps the previous complete file") {
+  test::ScratchDir dir("atomic-keep");
+  write_text_atomically(dir / "r.json", "old");
+  CHECK_THROWS(write_atomically(dir / "r.json", [](const std::filesystem::path& tmp) {
+    test::write_bytes(tmp, "ne");
+    throw OutputError("r.json", "no space left on device");
+  }));
+  CHECK(test::read_bytes(dir / "r.json") == "old");
+  CHECK(test::count_entries(dir.path()) == 1);
+}
+
+TEST_CASE("temporary names keep the double extension that picks the format") {
+  const auto t = temporary_sibling("/x/y/mask.nii.gz");
+  CHECK(t.parent_path() == "/x/y");
+  CHECK(t.filename().string().ends_with(".nii.gz"));
+  CHECK(t.filename().string().starts_with("."));
+}
