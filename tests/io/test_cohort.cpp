@@ -80,7 +80,7 @@ TEST_CASE("the NIH layout pairs PANCREAS_NNNN DICOM series with labelNNNN.nii.gz
   check_matches_generated(load_case(c.cases[1]), o.phantom, 1);
 }
 
-TEST_CASE("a single file or series folder is a cohort of one without a label") {
+TEST_CASE("a single file or series folder is a cohort of one without a label" * doctest::skip(c2f::test::no_real_ct())) {
   test::ScratchDir dir("cohort-single");
   write_phantom_cohort(dir.path(), tiny(PhantomLayout::Plain));
   const Cohort c = discover_cohort(dir / "phantom_001.nii.gz");

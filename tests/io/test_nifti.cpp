@@ -103,7 +103,7 @@ TEST_CASE("a volume stored in another orientation reads back onto the same canon
   }
 }
 
-TEST_CASE("the real TotalSegmentator CT reads with the values its README gives") {
+TEST_CASE("the real TotalSegmentator CT reads with the values its README gives" * doctest::skip(c2f::test::no_real_ct())) {
   const auto path = test::real_ct("totalsegmentator-example/ct.nii.gz");
   const NiftiVolume v = read_nifti(path);
   CHECK(v.header.datatype_name == "int32");
@@ -132,7 +132,7 @@ TEST_CASE("the real TotalSegmentator CT reads with the values its README gives")
   CHECK(zhi == 102);
 }
 
-TEST_CASE("scl_slope and scl_inter are applied: the MSD slice stored as scaled uint8") {
+TEST_CASE("scl_slope and scl_inter are applied: the MSD slice stored as scaled uint8" * doctest::skip(c2f::test::no_real_ct())) {
   const NiftiVolume ct = read_nifti(test::real_ct("msd-pancreas-slice/ct_370_slice.nii.gz"));
   CHECK(ct.header.datatype_name == "uint8");
   CHECK(ct.header.scl_slope == doctest::Approx(9.1608).epsilon(1e-4));

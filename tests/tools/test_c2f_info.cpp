@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -9,7 +11,7 @@
 
 using namespace c2f;
 
-TEST_CASE("c2f-info prints the geometry and HU range of a NIfTI file as JSON") {
+TEST_CASE("c2f-info prints the geometry and HU range of a NIfTI file as JSON" * doctest::skip(c2f::test::no_real_ct())) {
   test::ScratchDir dir("info");
   const auto r = test::run(C2F_INFO_EXE, test::real_ct("totalsegmentator-example/ct.nii.gz").string(), dir.path());
   REQUIRE(r.exit_code == 0);
@@ -23,7 +25,7 @@ TEST_CASE("c2f-info prints the geometry and HU range of a NIfTI file as JSON") {
   CHECK(j["max"] == 3382.0);
 }
 
-TEST_CASE("c2f-info reads a DICOM series folder and reports values after rescaling") {
+TEST_CASE("c2f-info reads a DICOM series folder and reports values after rescaling" * doctest::skip(c2f::test::no_real_ct())) {
   test::ScratchDir dir("info-dicom");
   const auto r = test::run(C2F_INFO_EXE, test::real_ct("totalsegmentator-example/dicom").string(), dir.path());
   REQUIRE(r.exit_code == 0);
