@@ -5,6 +5,7 @@
 #include <gdcmImageReader.h>
 #include <gdcmImageWriter.h>
 #include <gdcmScanner.h>
+#include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
 #include <tbb/parallel_for.h>
 
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
@@ -67,6 +69,16 @@ void to_hu(const char* raw, std::size_t n, double slope, double inter, float* ou
   for (std::size_t i = 0; i < n; ++i) out[i] = float(double(src[i]) * slope + inter);
 }
 
+// GDCM writes its warnings and errors to stderr; c2f reports problems itself, once, naming the file.
+void quiet_gdcm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gdcm::Trace::SetDebug(false);
+    gdcm::Trace::SetWarning(false);
+    gdcm::Trace::SetError(false);
+  });
+}
+
 bool has_dicm_preamble(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   char buf[132];
@@ -84,6 +96,7 @@ bool is_dicom_folder(const fs::path& folder) {
 }
 
 DicomSeries read_dicom_series(const fs::path& folder) {
+  quiet_gdcm();
   std::error_code ec;
   if (!fs::exists(folder, ec)) throw InputError(folder.string(), "no such folder");
   if (!fs::is_directory(folder, ec)) throw InputError(folder.string(), "not a folder (expected a DICOM series folder)");
@@ -196,6 +209,17 @@ DicomSeries read_dicom_series(const fs::path& folder) {
     if (pf.GetSamplesPerPixel() != 1) throw InputError(name, "not a grey-scale image (samples per pixel != 1)");
     if (im.GetDimension(0) != unsigned(cols) || im.GetDimension(1) != unsigned(rows))
       throw InputError(name, "pixel data size differs from Rows/Columns");
+    // GDCM reads a slice cut short without complaint; for uncompressed pixel data, check that the
+    // element and the file really hold every pixel.
+    if (!im.GetTransferSyntax().IsEncapsulated()) {
+      const std::size_t expected = per_slice * pf.GetPixelSize();
+      const gdcm::DataElement& pd = reader.GetFile().GetDataSet().GetDataElement(gdcm::Tag(0x7fe0, 0x0010));
+      const gdcm::ByteValue* bv = pd.GetByteValue();
+      std::error_code size_ec;
+      const auto file_bytes = fs::file_size(slices[k].file, size_ec);
+      if (!bv || bv->GetLength() < expected || size_ec || file_bytes < expected)
+        throw InputError(name, fmt::format("truncated pixel data: {} x {} pixels need {} bytes", cols, rows, expected));
+    }
     std::vector<char> raw(im.GetBufferLength());
     if (!im.GetBuffer(raw.data()))
       throw InputError(name, "cannot decode pixel data (transfer syntax " + syntaxes[k] + ")");
@@ -229,6 +253,7 @@ std::string uid(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWriteOptions& o) {
+  quiet_gdcm();
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw OutputError(folder.string(), "cannot create folder: " + ec.message());
@@ -280,6 +305,7 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
     put(gdcm::Attribute<0x0008, 0x0016>{"1.2.840.10008.5.1.4.1.1.2"});  // CT Image Storage
     put(gdcm::Attribute<0x0008, 0x0018>{sop.c_str()});
     put(gdcm::Attribute<0x0008, 0x0060>{"CT"});
+    put(gdcm::Attribute<0x0028, 0x0004>{"MONOCHROME2"});
     put(gdcm::Attribute<0x0010, 0x0020>{o.patient_id.c_str()});
     put(gdcm::Attribute<0x0020, 0x000d>{study.c_str()});
     put(gdcm::Attribute<0x0020, 0x000e>{series.c_str()});

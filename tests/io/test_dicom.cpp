@@ -93,6 +93,11 @@ TEST_CASE("bad DICOM folders give one error naming the problem") {
   fs::remove(dir / "gap" / "1-005.dcm");
   expect_error(dir / "gap", "missing slice");
 
+  write_dicom_series(dir / "cut", ct);
+  const std::string slice = test::read_bytes(dir / "cut" / "1-004.dcm");
+  test::write_bytes(dir / "cut" / "1-004.dcm", slice.substr(0, slice.size() / 2));
+  expect_error(dir / "cut", "1-004.dcm: truncated pixel data");
+
   write_dicom_series(dir / "dup", ct);
   fs::copy_file(dir / "dup" / "1-003.dcm", dir / "dup" / "copy.dcm");
   expect_error(dir / "dup", "two slices at one position");
