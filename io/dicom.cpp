@@ -259,8 +259,8 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
   if (ec) throw OutputError(folder.string(), "cannot create folder: " + ec.message());
   const Geometry& g = hu.geometry();
   const std::int64_t nx = hu.nx(), ny = hu.ny(), nz = hu.nz();
-  // LPS columns/rows: column index runs towards the patient's left (-x in RAS), rows towards posterior.
-  // Column c = nx-1-x runs along -x (RAS), so its LPS cosine is (d00, d10, -d20); rows likewise with y.
+  // Scanner convention: column c = nx-1-x runs towards the patient's left (-x in RAS), so its LPS
+  // cosine is (d00, d10, -d20); row r = ny-1-y runs towards posterior, likewise with y.
   const double cosines[6] = {g.direction[0][0], g.direction[1][0], -g.direction[2][0],
                              g.direction[0][1], g.direction[1][1], -g.direction[2][1]};
   const std::string study = uid(o.uid_seed, 1, 0), series = uid(o.uid_seed, 2, 0);
