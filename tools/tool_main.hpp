@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "c2f/pipeline/errors.hpp"
+#include "c2f/pipeline/geometry.hpp"
 
 namespace c2f {
 

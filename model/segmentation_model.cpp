@@ -1,0 +1,33 @@
+#include "c2f/model/segmentation_model.hpp"
+
+#include "c2f/model/fcn8s_vgg16.hpp"
+#include "c2f/model/light_unet.hpp"
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+
+std::vector<std::string> model_names() { return {"fcn8s-vgg16", "light-unet"}; }
+
+SegmentationModel make_model(const std::string& name) {
+  if (name == "fcn8s-vgg16") return std::make_shared<Fcn8sVgg16Impl>();
+  if (name == "light-unet") return std::make_shared<LightUNetImpl>();
+  throw OptionError("unknown model '" + name + "' (known: fcn8s-vgg16, light-unet)");
+}
+
+std::int64_t parameter_count(torch::nn::Module& m) {
+  std::int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+std::int64_t forward_macs(SegmentationModelImpl& m, std::int64_t height, std::int64_t width) {
+  torch::InferenceMode guard;
+  const bool was_training = m.is_training();
+  m.eval();
+  m.forward(torch::zeros({1, 3, height, width}));
+  m.train(was_training);
+  return last_forward_macs(m);
+}
+
+}  // namespace c2f
