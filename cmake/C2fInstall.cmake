@@ -5,9 +5,9 @@ include(CMakePackageConfigHelpers)
 
 add_library(c2f INTERFACE)
 add_library(c2f::c2f ALIAS c2f)
-target_link_libraries(c2f INTERFACE c2f_pipeline c2f_io c2f_phantom)
+target_link_libraries(c2f INTERFACE c2f_pipeline c2f_io c2f_stages c2f_phantom)
 
-install(TARGETS c2f c2f_pipeline c2f_io c2f_phantom
+install(TARGETS c2f c2f_pipeline c2f_io c2f_stages c2f_phantom
   EXPORT c2fTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,0 +1,66 @@
+#include "c2f/stages/training_samples.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+
+void CoarseSampleOptions::validate() const {
+  if (!(min_pancreas_share >= 0 && min_pancreas_share <= 1))
+    throw OptionError(fmt::format("minimum pancreas share {} must be in [0, 1]", min_pancreas_share));
+}
+
+void FineSampleOptions::validate() const {
+  if (min_frame_px < 0 || max_frame_px < min_frame_px)
+    throw OptionError(fmt::format("fine frame {{{}..{}}} px: need 0 <= min <= max", min_frame_px, max_frame_px));
+}
+
+std::vector<std::int64_t> coarse_slices(const Mask& label, View view, const CoarseSampleOptions& o) {
+  o.validate();
+  const std::int64_t depth = label.dims()[slice_axis(view)];
+  std::vector<std::int64_t> counts(std::size_t(depth), 0);
+  // One pass over the volume, counting each voxel into its slice along the view's axis.
+  const std::uint8_t* p = label.data();
+  const int axis = slice_axis(view);
+  for (std::int64_t z = 0; z < label.nz(); ++z)
+    for (std::int64_t y = 0; y < label.ny(); ++y)
+      for (std::int64_t x = 0; x < label.nx(); ++x)
+        if (*p++) ++counts[std::size_t(axis == 0 ? x : axis == 1 ? y : z)];
+  const Rect r = slice_rect(label.dims(), view);
+  const double pixels = double(r.width() * r.height());
+  std::vector<std::int64_t> out;
+  for (std::int64_t k = 0; k < depth; ++k)
+    if (counts[std::size_t(k)] > 0 && double(counts[std::size_t(k)]) >= o.min_pancreas_share * pixels) out.push_back(k);
+  return out;
+}
+
+std::vector<std::int64_t> fine_slices(const Box3& box, View view) {
+  std::vector<std::int64_t> out;
+  const int a = slice_axis(view);
+  for (std::int64_t k = box.lo[a]; k < box.hi[a]; ++k) out.push_back(k);
+  return out;
+}
+
+FineCrop fine_crop(const Box3& box, const Index3& dims, View view, std::uint64_t seed, const FineSampleOptions& o) {
+  o.validate();
+  if (box.empty()) throw OptionError("fine_crop: the ground-truth box is empty");
+  FineCrop c{};
+  std::uint64_t state = seed;
+  const auto draw = [&] {  // splitmix64: portable, unlike std:: distributions
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return o.min_frame_px + int(z % std::uint64_t(o.max_frame_px - o.min_frame_px + 1));
+  };
+  for (int& m : c.margins) m = draw();
+  const Rect inner = box_rect(box, view), full = slice_rect(dims, view);
+  c.rect = {std::max(full.u0, inner.u0 - c.margins[0]), std::max(full.v0, inner.v0 - c.margins[2]),
+            std::min(full.u1, inner.u1 + c.margins[1]), std::min(full.v1, inner.v1 + c.margins[3])};
+  return c;
+}
+
+}  // namespace c2f

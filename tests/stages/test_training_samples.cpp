@@ -1,0 +1,49 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "c2f/pipeline/errors.hpp"
+#include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/training_samples.hpp"
+
+using namespace c2f;
+
+TEST_CASE("coarse samples are the slices whose pancreas share reaches the minimum") {
+  Geometry g;
+  g.dims = {10, 10, 5};  // an axial slice has 100 pixels: 1 % is one pixel
+  Mask m(g, 0);
+  m(0, 0, 1) = 1;                                  // slice 1: 1 %
+  for (int x = 0; x < 5; ++x) m(x, 4, 3) = 1;     // slice 3: 5 %
+  CHECK(coarse_slices(m, View::Axial) == std::vector<std::int64_t>{1, 3});
+  CHECK(coarse_slices(m, View::Axial, {0.02}) == std::vector<std::int64_t>{3});
+  // Coronal slices (x-z) have 50 pixels: y = 4 holds 5 pixels (10 %), y = 0 one (2 %).
+  CHECK(coarse_slices(m, View::Coronal, {0.05}) == std::vector<std::int64_t>{4});
+  CHECK_THROWS_AS(coarse_slices(m, View::Axial, {1.5}), OptionError);
+}
+
+TEST_CASE("fine crops add four margins drawn from 10-20 px to the box, clipped at the edges") {
+  const Index3 dims{200, 180, 60};
+  const Box3 box{{50, 60, 10}, {120, 100, 40}};
+  std::set<int> seen;
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    const FineCrop c = fine_crop(box, dims, View::Axial, seed);
+    for (int m : c.margins) {
+      CHECK(m >= 10);
+      CHECK(m <= 20);
+      seen.insert(m);
+    }
+    CHECK(c.rect == Rect{50 - c.margins[0], 60 - c.margins[2], 120 + c.margins[1], 100 + c.margins[3]});
+  }
+  CHECK(seen.size() == 11);  // every value of {10, ..., 20} occurs
+  CHECK(fine_crop(box, dims, View::Axial, 7).rect == fine_crop(box, dims, View::Axial, 7).rect);
+
+  // A box at the volume's corner: the frame is clipped to the slice.
+  const FineCrop edge = fine_crop(Box3{{0, 170, 0}, {30, 180, 5}}, dims, View::Coronal, 3);
+  CHECK(edge.rect.u0 == 0);
+  CHECK(edge.rect.v0 == 0);
+  CHECK(edge.rect.u1 == 30 + edge.margins[1]);
+  CHECK(edge.rect.v1 == 5 + edge.margins[3]);
+  CHECK(fine_slices(box, View::Sagittal).size() == 70);
+  CHECK_THROWS_AS(fine_crop(Box3{}, dims, View::Axial, 1), OptionError);
+  CHECK_THROWS_AS((FineSampleOptions{20, 10}.validate()), OptionError);
+}
