@@ -1,0 +1,128 @@
+#include "c2f/model/checkpoint.hpp"
+
+#include <fmt/format.h>
+
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kFormat = "c2f checkpoint 1";
+}
+
+nlohmann::json CheckpointInfo::to_json() const {
+  return {{"format", kFormat},
+          {"model", model},
+          {"view", view},
+          {"scale", scale},
+          {"window_hu", {window_lower_hu, window_upper_hu}},
+          {"iteration", iteration},
+          {"hyper", hyper}};
+}
+
+CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
+  CheckpointInfo i;
+  i.model = j.at("model").get<std::string>();
+  i.view = j.at("view").get<std::string>();
+  i.scale = j.at("scale").get<std::string>();
+  i.window_lower_hu = j.at("window_hu").at(0).get<float>();
+  i.window_upper_hu = j.at("window_hu").at(1).get<float>();
+  i.iteration = j.at("iteration").get<std::int64_t>();
+  i.hyper = j.value("hyper", nlohmann::json::object());
+  return i;
+}
+
+void save_checkpoint(const fs::path& path, SegmentationModelImpl& model, const CheckpointInfo& info,
+                     torch::optim::Optimizer* optimizer) {
+  if (info.model != model.name())
+    throw OptionError(fmt::format("checkpoint info names model '{}' but the network is '{}'", info.model, model.name()));
+  torch::serialize::OutputArchive archive;
+  archive.write("c2f_info", c10::IValue(info.to_json().dump()));
+  torch::serialize::OutputArchive weights;
+  model.save(weights);
+  archive.write("model", weights);
+  if (optimizer) {
+    torch::serialize::OutputArchive state;
+    optimizer->save(state);
+    archive.write("optimizer", state);
+  }
+  write_atomically(path, [&](const fs::path& tmp) {
+    try {
+      archive.save_to(tmp.string());
+    } catch (const c10::Error& e) {
+      throw OutputError(path.string(), std::string("cannot write checkpoint: ") + e.what_without_backtrace());
+    }
+  });
+}
+
+namespace {
+torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo& info) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path.string(), "no such file");
+  torch::serialize::InputArchive archive;
+  c10::IValue text;
+  try {
+    archive.load_from(path.string());
+    if (!archive.try_read("c2f_info", text) || !text.isString())
+      throw InputError(path.string(), "not a c2f checkpoint (no c2f_info record)");
+  } catch (const c10::Error& e) {
+    throw InputError(path.string(), "not a readable checkpoint (corrupt or truncated LibTorch archive)");
+  }
+  try {
+    const auto j = nlohmann::json::parse(text.toStringRef());
+    if (j.value("format", "") != kFormat) throw InputError(path.string(), "unknown checkpoint format");
+    info = CheckpointInfo::from_json(j);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string(), std::string("corrupt checkpoint info: ") + e.what());
+  }
+  return archive;
+}
+
+void expect_field(const fs::path& path, const char* what, const std::string& want, const std::string& have) {
+  if (!want.empty() && want != have)
+    throw InputError(path.string(), fmt::format("holds {} '{}', expected '{}'", what, have, want));
+}
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const fs::path& path) {
+  CheckpointInfo info;
+  open_archive(path, info);
+  return info;
+}
+
+LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectation& expect) {
+  LoadedCheckpoint out;
+  auto archive = open_archive(path, out.info);
+  expect_field(path, "model", expect.model, out.info.model);
+  expect_field(path, "view", expect.view, out.info.view);
+  expect_field(path, "scale", expect.scale, out.info.scale);
+  try {
+    out.model = make_model(out.info.model);
+  } catch (const OptionError& e) {
+    throw InputError(path.string(), e.what());
+  }
+  try {
+    torch::serialize::InputArchive weights;
+    archive.read("model", weights);
+    out.model->load(weights);
+  } catch (const c10::Error& e) {
+    throw InputError(path.string(), fmt::format("weights do not fit a {} network (missing or misshapen tensors)", out.info.model));
+  }
+  return out;
+}
+
+void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimizer) {
+  CheckpointInfo info;
+  auto archive = open_archive(path, info);
+  try {
+    torch::serialize::InputArchive state;
+    if (!archive.try_read("optimizer", state)) throw InputError(path.string(), "holds no optimiser state to resume from");
+    optimizer.load(state);
+  } catch (const c10::Error& e) {
+    throw InputError(path.string(), "optimiser state does not fit this optimiser");
+  }
+}
+
+}  // namespace c2f

@@ -1,0 +1,52 @@
+#pragma once
+// Checkpoints: a network's weights with what they are for, and the training state to resume.
+//
+// A checkpoint names its model (registry name), view, scale (coarse/fine), the HU window its
+// inputs were normalised with, its hyper-parameters and iteration; loading checks these against
+// what the caller expects, so fine axial weights never silently run as coarse coronal ones, nor
+// light-unet weights as fcn8s-vgg16. Files are LibTorch archives, written atomically.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "c2f/model/segmentation_model.hpp"
+
+namespace c2f {
+
+struct CheckpointInfo {
+  std::string model;             // "light-unet", "fcn8s-vgg16"
+  std::string view;              // "coronal", "sagittal", "axial"
+  std::string scale;             // "coarse" or "fine"
+  float window_lower_hu = -100;  // the intensity window of the training inputs
+  float window_upper_hu = 240;
+  std::int64_t iteration = 0;
+  nlohmann::json hyper = nlohmann::json::object();  // learning rate, optimiser, seed, ...
+
+  nlohmann::json to_json() const;
+  static CheckpointInfo from_json(const nlohmann::json& j);
+};
+
+// What a caller requires of a checkpoint; empty fields are not checked.
+struct CheckpointExpectation {
+  std::string model, view, scale;
+};
+
+// Writes model weights (and the optimiser's state, if given) with their info, atomically.
+void save_checkpoint(const std::filesystem::path& path, SegmentationModelImpl& model, const CheckpointInfo& info,
+                     torch::optim::Optimizer* optimizer = nullptr);
+
+// Reads only the info. Throws InputError naming the file if it is not a c2f checkpoint.
+CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
+
+// Builds the model the checkpoint names and loads its weights (and the optimiser's state into
+// `optimizer`, if given and stored). Throws InputError naming the file and the mismatch.
+struct LoadedCheckpoint {
+  SegmentationModel model;
+  CheckpointInfo info;
+};
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, const CheckpointExpectation& expect = {});
+void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+
+}  // namespace c2f
