@@ -1,11 +1,13 @@
 #include "c2f/pipeline/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "c2f/pipeline/errors.hpp"
@@ -28,6 +30,21 @@ fs::path temporary_sibling(const fs::path& final_path) {
   const std::string name = "." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                            std::to_string(counter.fetch_add(1)) + ext;
   return final_path.parent_path() / name;
+}
+
+int remove_stale_temporaries(const fs::path& final_path) {
+  const std::string prefix = "." + final_path.filename().string() + ".tmp-";
+  const fs::path dir = final_path.parent_path().empty() ? fs::path(".") : final_path.parent_path();
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    const bool writer_alive = pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+    if (!writer_alive && fs::remove(e.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 void sync_file(const fs::path& path) {

@@ -18,6 +18,11 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& final_path)
 void write_atomically(const std::filesystem::path& final_path,
                       const std::function<void(const std::filesystem::path& tmp)>& write);
 
+// Removes temporaries of final_path left by writers that were killed (SIGKILL cannot be caught):
+// siblings named like temporary_sibling(final_path) whose process no longer runs. Returns how
+// many it removed.
+int remove_stale_temporaries(const std::filesystem::path& final_path);
+
 // Writes text (JSON, CSV, a fold file) atomically.
 void write_text_atomically(const std::filesystem::path& final_path, std::string_view text);
 

@@ -54,3 +54,11 @@ inline int count_entries(const std::filesystem::path& dir) {
 }
 
 }  // namespace c2f::test
+
+namespace c2f::test {
+inline int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+}  // namespace c2f::test

@@ -44,3 +44,15 @@ TEST_CASE("temporary names keep the double extension that picks the format") {
   CHECK(t.filename().string().ends_with(".nii.gz"));
   CHECK(t.filename().string().starts_with("."));
 }
+
+TEST_CASE("temporaries left by a killed writer are removed, a live writer's are kept") {
+  test::ScratchDir dir("atomic-stale");
+  const auto final_path = dir / "w.pt";
+  test::write_bytes(dir / ".w.pt.tmp-999999999-0.pt", "dead writer");  // no such process
+  const auto mine = temporary_sibling(final_path);                       // this (live) process
+  test::write_bytes(mine, "live writer");
+  test::write_bytes(dir / ".other.pt.tmp-999999999-0.pt", "another file's");
+  CHECK(remove_stale_temporaries(final_path) == 1);
+  CHECK(std::filesystem::exists(mine));
+  CHECK(std::filesystem::exists(dir / ".other.pt.tmp-999999999-0.pt"));
+}

@@ -24,10 +24,4 @@ inline ToolResult run(const std::string& exe, const std::string& args, const std
   return r;
 }
 
-inline int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
 }  // namespace c2f::test

@@ -1,0 +1,128 @@
+// c2f-train: trains the paper's coarse and fine networks, one per view, on a cohort.
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+
+#include "c2f/graphs/training_graph.hpp"
+#include "c2f/io/cohort.hpp"
+#include "c2f/io/folds.hpp"
+#include "tool_main.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<c2f::View> parse_views(const std::string& list) {
+  std::vector<c2f::View> views;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) views.push_back(c2f::parse_view(item));
+  if (views.empty()) throw c2f::OptionError("no view given");
+  return views;
+}
+
+void parse_window(const std::string& text, c2f::WindowOptions& w) {
+  if (std::sscanf(text.c_str(), "%f,%f", &w.lower_hu, &w.upper_hu) != 2)
+    throw c2f::OptionError("window '" + text + "' is not of the form LOWER,UPPER (HU)");
+  w.validate();
+}
+
+std::string bar(double fraction, int width = 24) {
+  const int filled = int(fraction * width + 0.5);
+  return std::string(std::size_t(std::clamp(filled, 0, width)), '#') + std::string(std::size_t(width - std::clamp(filled, 0, width)), '.');
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train c2f's coarse and fine segmentation networks (one per view) on a cohort", "c2f-train"};
+  std::string input, out, scales = "both", views = "C,S,A", window = "-100,240";
+  int fold = -1, fold_count = 4;
+  bool quiet = false;
+  c2f::TrainingOptions o;
+  app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout)")->required();
+  app.add_option("-o,--out", out, "folder for checkpoints, logs and the fold file")->required();
+  app.add_option("--model", o.model, "network: light-unet (CPU) or fcn8s-vgg16 (the paper's)")->capture_default_str();
+  app.add_option("--scale", scales, "coarse, fine or both")->capture_default_str();
+  app.add_option("--view", views, "views to train, e.g. C,S,A")->capture_default_str();
+  app.add_option("--iterations", o.iterations, "iterations per network (batch of one image)")->capture_default_str();
+  app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.99) or adam; default per model");
+  app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)");
+  app.add_option("--seed", o.seed, "random seed (initial weights, sample order, crops)")->capture_default_str();
+  app.add_option("--checkpoint-every", o.checkpoint_every, "iterations between checkpoints")->capture_default_str();
+  app.add_option("--log-every", o.log_every, "iterations between log lines")->capture_default_str();
+  app.add_option("--prefetch", o.prefetch, "samples prepared ahead of the trainer (1: no overlap)")->capture_default_str();
+  app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")->capture_default_str();
+  app.add_option("--folds", fold_count, "number of folds when the fold file is made")->capture_default_str();
+  app.add_option("--window", window, "HU window LOWER,UPPER")->capture_default_str();
+  app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
+  app.add_flag("--resume", o.resume, "continue each network from its checkpoint");
+  app.add_flag("-q,--quiet", quiet, "print only the summary");
+
+  return c2f::run_tool(app, argc, argv, [&] {
+    parse_window(window, o.window);
+    const auto view_list = parse_views(views);
+    std::vector<c2f::Scale> scale_list;
+    if (scales == "both") scale_list = {c2f::Scale::Coarse, c2f::Scale::Fine};
+    else scale_list = {c2f::parse_scale(scales)};
+    o.checkpoint = "unset";
+    o.validate();
+
+    const c2f::Cohort cohort = c2f::discover_cohort(input);
+    fs::create_directories(out);
+    const fs::path fold_file = fs::path(out) / "folds.json";
+    std::vector<std::string> ids;
+    for (const auto& c : cohort.cases) ids.push_back(c.id);
+    c2f::Folds folds;
+    if (fs::exists(fold_file)) {
+      folds = c2f::read_folds(fold_file);
+      auto known = folds.all_cases(), have = ids;
+      std::sort(known.begin(), known.end());
+      if (known != have)
+        throw c2f::InputError(fold_file.string(), "lists other cases than the cohort " + input + " holds");
+    } else {
+      folds = c2f::make_folds(ids, fold_count);
+      c2f::write_folds(fold_file, folds);
+    }
+    const auto train_ids = folds.training_cases(fold);
+    const fs::path dir = fold >= 0 ? fs::path(out) / fmt::format("fold{}", fold) : fs::path(out);
+    fs::create_directories(dir);
+
+    // Load and window the training cases on all cores.
+    const auto t_load = std::chrono::steady_clock::now();
+    std::map<std::string, const c2f::CaseSource*> by_id;
+    for (const auto& c : cohort.cases) by_id[c.id] = &c;
+    auto cases = std::make_shared<std::vector<c2f::PreparedCase>>(train_ids.size());
+    tbb::parallel_for(std::size_t(0), train_ids.size(), [&](std::size_t i) {
+      (*cases)[i] = c2f::prepare_case(c2f::load_case(*by_id.at(train_ids[i])), o.window);
+    });
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+    if (!quiet) fmt::print(stderr, "c2f-train: {} training cases loaded in {:.1f} s ({} layout, fold {})\n", cases->size(), load_s,
+                           c2f::layout_name(cohort.layout), fold);
+
+    const bool tty = ::isatty(2);
+    fmt::print("{:<16} {:>10} {:>9} {:>10} {:>10} {:>13} {:>13}\n", "network", "iterations", "seconds", "samples/s",
+               "last loss", "make sample s", "train step s");
+    for (const auto scale : scale_list)
+      for (const auto view : view_list) {
+        c2f::TrainingOptions run = o;
+        run.scale = scale;
+        run.view = view;
+        const std::string name = fmt::format("{}_{}", c2f::scale_name(scale), c2f::view_name(view));
+        run.checkpoint = dir / (name + ".pt");
+        run.log_csv = dir / (name + ".csv");
+        const auto progress = [&](std::int64_t it, std::int64_t total, double loss, double rate) {
+          if (quiet) return;
+          const double eta = double(total - it) / std::max(rate, 1e-9);
+          const std::string line = fmt::format("{:<16} [{}] {}/{} loss {:.4f} {:.1f} samples/s, {:.0f} s left", name,
+                                               bar(double(it) / double(total)), it, total, loss, rate, eta);
+          if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
+          else fmt::print(stderr, "{}\n", line);
+        };
+        const c2f::TrainingReport r = c2f::train_network(cases, run, progress);
+        fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>13.1f} {:>13.1f}\n", name, r.end_iteration - r.first_iteration,
+                   r.seconds, r.samples_per_second, r.last_loss, r.stages[0].busy_seconds, r.stages[1].busy_seconds);
+      }
+    return 0;
+  });
+}

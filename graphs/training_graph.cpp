@@ -1,0 +1,167 @@
+#include "c2f/graphs/training_graph.hpp"
+
+#include <tbb/flow_graph.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "c2f/model/checkpoint.hpp"
+#include "c2f/model/train_step.hpp"
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+namespace fs = std::filesystem;
+namespace flow = tbb::flow;
+
+void TrainingOptions::validate() const {
+  make_model(model);  // the name must be known
+  if (iterations < 1) throw OptionError("iterations must be at least 1");
+  if (checkpoint_every < 1 || log_every < 1) throw OptionError("checkpoint and log intervals must be at least 1");
+  if (prefetch < 1) throw OptionError("prefetch must be at least 1");
+  if (checkpoint.empty()) throw OptionError("a checkpoint path is required");
+  window.validate();
+  coarse.validate();
+  fine.validate();
+  make_optimizer(*make_model("light-unet"), resolved_optimizer(), resolved_learning_rate());
+}
+
+std::string TrainingOptions::resolved_optimizer() const {
+  return !optimizer.empty() ? optimizer : model == "fcn8s-vgg16" ? "sgd" : "adam";
+}
+
+double TrainingOptions::resolved_learning_rate() const {
+  return learning_rate > 0 ? learning_rate : model == "fcn8s-vgg16" ? 1e-5 : 1e-3;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+using SamplePtr = std::shared_ptr<const TrainingSample>;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Busy time of a node whose body may run on several threads at once.
+struct BusyClock {
+  std::atomic<std::int64_t> nanoseconds{0}, calls{0};
+  void add(Clock::time_point t0) {
+    nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    ++calls;
+  }
+  StageTime report(const char* name) const { return {name, double(nanoseconds.load()) * 1e-9, calls.load()}; }
+};
+}  // namespace
+
+TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> cases, const TrainingOptions& o,
+                             const TrainingProgress& progress) {
+  o.validate();
+  const SamplePlan plan(*cases, o.view, o.scale, o.seed, o.coarse);
+
+  CheckpointInfo info;
+  info.model = o.model;
+  info.view = view_name(o.view);
+  info.scale = scale_name(o.scale);
+  info.window_lower_hu = o.window.lower_hu;
+  info.window_upper_hu = o.window.upper_hu;
+  info.hyper = {{"optimizer", o.resolved_optimizer()}, {"learning_rate", o.resolved_learning_rate()},
+                {"seed", o.seed},                      {"batch", 1},
+                {"iterations", o.iterations},          {"min_pancreas_share", o.coarse.min_pancreas_share},
+                {"fine_frame_px", {o.fine.min_frame_px, o.fine.max_frame_px}}};
+
+  remove_stale_temporaries(o.checkpoint);  // left by a run that was killed while writing
+  SegmentationModel model;
+  std::int64_t start = 0;
+  if (o.resume && fs::exists(o.checkpoint)) {
+    LoadedCheckpoint c = load_checkpoint(o.checkpoint, {o.model, info.view, info.scale});
+    model = c.model;
+    start = c.info.iteration;
+  } else {
+    torch::manual_seed(o.seed);
+    model = make_model(o.model);
+  }
+  auto optimizer = make_optimizer(*model, o.resolved_optimizer(), o.resolved_learning_rate());
+  if (start > 0) load_optimizer_state(o.checkpoint, *optimizer);
+
+  std::FILE* log = nullptr;
+  if (!o.log_csv.empty()) {
+    const bool fresh = start == 0 || !fs::exists(o.log_csv);
+    log = std::fopen(o.log_csv.c_str(), fresh ? "w" : "a");
+    if (!log) throw OutputError(o.log_csv.string(), "cannot open the training log");
+    if (fresh) std::fprintf(log, "iteration,loss,samples_per_second,seconds\n");
+  }
+
+  TrainingReport report;
+  report.first_iteration = start;
+  const auto t0 = Clock::now();
+  BusyClock make_clock, train_clock;
+  double window_loss = 0;
+  std::int64_t window_count = 0;
+  std::int64_t next = start;
+
+  flow::graph g;
+  flow::input_node<SampleRequest> source(g, [&](tbb::flow_control& fc) -> SampleRequest {
+    if (next >= o.iterations) {
+      fc.stop();
+      return {};
+    }
+    return plan.at(next++);
+  });
+  flow::limiter_node<SampleRequest> prefetch(g, o.prefetch);
+  const TrainingSampleMaker maker{cases, o.scale, o.fine};
+  flow::function_node<SampleRequest, SamplePtr> make_sample(g, flow::unlimited, [&](const SampleRequest& r) {
+    const auto t = Clock::now();
+    auto s = std::make_shared<const TrainingSample>(maker(r));
+    make_clock.add(t);
+    return s;
+  });
+  flow::sequencer_node<SamplePtr> in_order(g, [start](const SamplePtr& s) { return std::size_t(s->iteration - start); });
+  flow::function_node<SamplePtr, flow::continue_msg> train(g, flow::serial, [&](const SamplePtr& s) {
+    const auto t = Clock::now();
+    const double loss = train_step(*model, *optimizer, {s->image.data(), s->label.data(), s->height, s->width});
+    window_loss += loss;
+    ++window_count;
+    const std::int64_t done = s->iteration + 1;
+    if (done % o.log_every == 0 || done == o.iterations) {
+      const double mean = window_loss / double(window_count);
+      const double rate = double(done - start) / since(t0);
+      if (log) {
+        std::fprintf(log, "%lld,%.6f,%.3f,%.3f\n", static_cast<long long>(done), mean, rate, since(t0));
+        std::fflush(log);
+      }
+      if (progress) progress(done, o.iterations, mean, rate);
+      report.last_loss = mean;
+      window_loss = 0;
+      window_count = 0;
+    }
+    if (done % o.checkpoint_every == 0 || done == o.iterations) {
+      info.iteration = done;
+      save_checkpoint(o.checkpoint, *model, info, optimizer.get());
+    }
+    train_clock.add(t);
+    return flow::continue_msg();
+  });
+
+  flow::make_edge(source, prefetch);
+  flow::make_edge(prefetch, make_sample);
+  flow::make_edge(make_sample, in_order);
+  flow::make_edge(in_order, train);
+  flow::make_edge(train, prefetch.decrementer());
+  source.activate();
+  try {
+    g.wait_for_all();
+  } catch (...) {
+    if (log) std::fclose(log);
+    throw;
+  }
+  if (log) std::fclose(log);
+
+  report.end_iteration = o.iterations;
+  report.seconds = since(t0);
+  report.samples_per_second = double(o.iterations - start) / std::max(1e-9, report.seconds);
+  report.stages = {make_clock.report("make sample"), train_clock.report("train step")};
+  return report;
+}
+
+}  // namespace c2f

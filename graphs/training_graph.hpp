@@ -1,0 +1,64 @@
+#pragma once
+// The training graph: one network (model, scale, view) trained on prepared cases.
+//
+//   source(iteration t) -> limiter(prefetch) -> make sample [unlimited] -> sequencer(t)
+//        -> train step [serial] -> (decrement limiter)
+//
+// Sample making runs on oneTBB's workers up to `prefetch` samples ahead while the serial trainer
+// computes; the sequencer hands samples to the trainer in iteration order, so the result does not
+// depend on prefetching or thread timing. Each node's busy time is reported.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "c2f/stages/training_sample.hpp"
+
+namespace c2f {
+
+struct TrainingOptions {
+  std::string model = "light-unet";
+  Scale scale = Scale::Coarse;
+  View view = View::Axial;
+  std::int64_t iterations = 1000;  // paper: 80,000 coarse, 50,000 fine (fcn8s-vgg16)
+  std::string optimizer;           // "" = the model's default (fcn8s-vgg16: sgd, light-unet: adam)
+  double learning_rate = 0;        // 0 = the model's default (fcn8s-vgg16: 1e-5, light-unet: 1e-3)
+  std::uint64_t seed = 1;
+  std::int64_t checkpoint_every = 200;
+  std::int64_t log_every = 25;
+  std::size_t prefetch = 8;        // samples made ahead of the trainer; 1 = no overlap
+  WindowOptions window;
+  CoarseSampleOptions coarse;
+  FineSampleOptions fine;
+  std::filesystem::path checkpoint;  // written every checkpoint_every iterations and at the end
+  std::filesystem::path log_csv;     // iteration, mean loss, samples/s (appended)
+  bool resume = false;               // continue from `checkpoint` if it exists
+
+  void validate() const;  // throws OptionError
+  std::string resolved_optimizer() const;
+  double resolved_learning_rate() const;
+};
+
+struct StageTime {
+  std::string stage;
+  double busy_seconds = 0;
+  std::int64_t calls = 0;
+};
+
+struct TrainingReport {
+  std::int64_t first_iteration = 0, end_iteration = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+  double last_loss = 0;  // mean loss of the last logging window
+  std::vector<StageTime> stages;
+};
+
+// Called from the trainer node after every logged iteration.
+using TrainingProgress = std::function<void(std::int64_t iteration, std::int64_t total, double loss, double samples_per_s)>;
+
+TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> cases, const TrainingOptions& options,
+                             const TrainingProgress& progress = {});
+
+}  // namespace c2f

@@ -1,0 +1,35 @@
+#include "c2f/model/train_step.hpp"
+
+#include "c2f/model/dsc_loss.hpp"
+#include "c2f/pipeline/errors.hpp"
+
+namespace c2f {
+
+double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
+                  const torch::Device& device) {
+  // Grad mode is per thread and oneTBB runs bodies on its own workers: set it here.
+  torch::AutoGradMode grad(true);
+  model.train();
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  const auto x = torch::from_blob(const_cast<float*>(in.image), {1, 3, in.height, in.width}, opts).to(device);
+  const auto y = torch::from_blob(const_cast<float*>(in.label), {1, 3, in.height, in.width}, opts).to(device);
+  optimizer.zero_grad();
+  const auto loss = dsc_loss(torch::sigmoid(model.forward(x)), y);
+  loss.backward();
+  optimizer.step();
+  return loss.item<double>();
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
+                                                        double lr) {
+  if (!(lr > 0)) throw OptionError("learning rate must be positive");
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (name == "sgd")
+    return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(0.99).weight_decay(5e-4));
+  if (name == "adam") return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
+  throw OptionError("unknown optimiser '" + name + "' (expected sgd or adam)");
+}
+
+}  // namespace c2f

@@ -1,0 +1,80 @@
+#pragma once
+// Training samples for the six networks: which (case, slice, crop) each iteration trains on, and
+// the 3-slice image and label arrays for it.
+//
+// SamplePlan: every usable (case, slice) pair of one view and scale, visited in a fresh random
+// order each epoch. The sample of iteration t depends only on (seed, t), so a resumed run sees
+// exactly the samples an uninterrupted one would.
+// make_training_sample (stage TrainingSampleMaker): 3 channels of the windowed image and the
+// three slices' masks, whole slices (coarse) or the ground truth's box plus a random frame (fine).
+//   notes: pure CPU; any number may run at once.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "c2f/pipeline/case.hpp"
+#include "c2f/stages/training_samples.hpp"
+#include "c2f/stages/window.hpp"
+
+namespace c2f {
+
+enum class Scale { Coarse, Fine };
+const char* scale_name(Scale s);
+Scale parse_scale(std::string_view name);  // "coarse" | "fine"
+
+// A case made ready for sampling: windowed to [0, 1], with its label and the label's box.
+struct PreparedCase {
+  std::string id;
+  std::shared_ptr<const Volume<float>> image;
+  std::shared_ptr<const Mask> label;
+  Box3 truth_box;
+};
+PreparedCase prepare_case(const Case& c, const WindowOptions& window);
+
+struct SampleRequest {
+  std::int64_t iteration = 0;
+  std::size_t case_index = 0;
+  View view = View::Axial;
+  std::int64_t slice = 0;
+  std::uint64_t crop_seed = 0;
+};
+
+class SamplePlan {
+ public:
+  SamplePlan(const std::vector<PreparedCase>& cases, View view, Scale scale, std::uint64_t seed,
+             const CoarseSampleOptions& coarse = {});
+  std::size_t size() const { return pairs_.size(); }
+  SampleRequest at(std::int64_t iteration) const;
+
+ private:
+  struct Pair {
+    std::size_t case_index;
+    std::int64_t slice;
+  };
+  std::vector<Pair> pairs_;
+  View view_;
+  std::uint64_t seed_;
+};
+
+struct TrainingSample {
+  std::int64_t iteration = 0;
+  std::string case_id;
+  View view = View::Axial;
+  std::int64_t slice = 0;
+  std::int64_t height = 0, width = 0;
+  std::vector<float> image;  // [3][height][width], in [0, 1]
+  std::vector<float> label;  // [3][height][width], 0 or 1
+};
+
+TrainingSample make_training_sample(const PreparedCase& c, const SampleRequest& r, Scale scale,
+                                    const FineSampleOptions& fine = {});
+
+struct TrainingSampleMaker {
+  std::shared_ptr<const std::vector<PreparedCase>> cases;
+  Scale scale = Scale::Coarse;
+  FineSampleOptions fine;
+  TrainingSample operator()(const SampleRequest& r) const { return make_training_sample(cases->at(r.case_index), r, scale, fine); }
+};
+
+}  // namespace c2f

@@ -1,0 +1,137 @@
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "c2f/graphs/training_graph.hpp"
+#include "c2f/model/checkpoint.hpp"
+#include "c2f/phantom/phantom.hpp"
+#include "test_support.hpp"
+
+using namespace c2f;
+namespace fs = std::filesystem;
+
+namespace {
+std::shared_ptr<const std::vector<PreparedCase>> tiny_cohort() {
+  PhantomOptions o;
+  o.size = {48, 48, 24};
+  o.seed = 4;
+  auto cases = std::make_shared<std::vector<PreparedCase>>();
+  for (int i = 0; i < 3; ++i) cases->push_back(prepare_case(make_phantom(o, i).c, {}));
+  return cases;
+}
+
+TrainingOptions options(const fs::path& dir, std::int64_t iterations) {
+  TrainingOptions o;
+  o.scale = Scale::Fine;
+  o.view = View::Axial;
+  o.iterations = iterations;
+  o.checkpoint_every = 8;
+  o.log_every = 4;
+  o.seed = 11;
+  o.checkpoint = dir / "fine_axial.pt";
+  o.log_csv = dir / "fine_axial.csv";
+  return o;
+}
+
+bool same_weights(const fs::path& a, const fs::path& b) {
+  auto ma = load_checkpoint(a).model, mb = load_checkpoint(b).model;
+  const auto pa = ma->parameters(), pb = mb->parameters();
+  if (pa.size() != pb.size()) return false;
+  for (std::size_t i = 0; i < pa.size(); ++i)
+    if (!torch::equal(pa[i], pb[i])) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("training is deterministic given the seed, whatever the prefetch depth") {
+  const auto cases = tiny_cohort();
+  test::ScratchDir a("train-a"), b("train-b");
+  auto oa = options(a.path(), 24);
+  const TrainingReport ra = train_network(cases, oa);
+  auto ob = options(b.path(), 24);
+  ob.prefetch = 1;
+  train_network(cases, ob);
+  CHECK(same_weights(oa.checkpoint, ob.checkpoint));
+  CHECK(read_checkpoint_info(oa.checkpoint).iteration == 24);
+  CHECK(ra.stages.size() == 2);
+  CHECK(ra.stages[1].calls == 24);
+  CHECK(test::count_lines(test::read_bytes(oa.log_csv)) == 1 + 24 / 4);
+}
+
+TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
+  const auto cases = tiny_cohort();
+  test::ScratchDir whole("train-whole"), parts("train-parts");
+  auto ow = options(whole.path(), 24);
+  train_network(cases, ow);
+  auto op = options(parts.path(), 16);
+  train_network(cases, op);
+  CHECK(read_checkpoint_info(op.checkpoint).iteration == 16);
+  op.iterations = 24;
+  op.resume = true;
+  const TrainingReport r = train_network(cases, op);
+  CHECK(r.first_iteration == 16);
+  CHECK(same_weights(ow.checkpoint, op.checkpoint));
+}
+
+TEST_CASE("c2f-train killed at random moments resumes to the same result, its checkpoint never corrupt") {
+  test::ScratchDir dir("train-kill");
+  const std::string phantom = std::string(C2F_PHANTOM_EXE) + " -q --out " + (dir / "cohort").string() +
+                              " --cases 3 --seed 2 --size 48x48x24";
+  REQUIRE(std::system(phantom.c_str()) == 0);
+  const auto args = [&](const std::string& out) {
+    return std::vector<std::string>{C2F_TRAIN_EXE, "-i", (dir / "cohort").string(), "-o", out, "--scale", "coarse",
+                                    "--view", "S", "--iterations", "160", "--checkpoint-every", "10", "--min-share",
+                                    "0.002", "--folds", "3", "-q"};
+  };
+  auto run = [&](std::vector<std::string> argv, bool quiet_output) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (quiet_output) {
+        std::freopen("/dev/null", "w", stdout);
+        std::freopen("/dev/null", "w", stderr);
+      }
+      std::vector<char*> c;
+      for (auto& s : argv) c.push_back(s.data());
+      c.push_back(nullptr);
+      execv(c[0], c.data());
+      _exit(127);
+    }
+    return pid;
+  };
+  // Reference: one uninterrupted run.
+  int status = 0;
+  waitpid(run(args((dir / "whole").string()), true), &status, 0);
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  // Interrupted: killed with SIGKILL three times at different moments, resumed after each.
+  const auto ckpt = dir / "parts" / "coarse_sagittal.pt";
+  std::int64_t last_seen = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto argv = args((dir / "parts").string());
+    argv.push_back("--resume");
+    const pid_t pid = run(argv, true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700 + 450 * attempt));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    if (fs::exists(ckpt)) {  // whatever moment it died, the checkpoint is whole and readable
+      const auto info = read_checkpoint_info(ckpt);
+      CHECK(info.iteration % 10 == 0);
+      CHECK(info.iteration >= last_seen);
+      last_seen = info.iteration;
+    }
+  }
+  auto argv = args((dir / "parts").string());
+  argv.push_back("--resume");
+  waitpid(run(argv, true), &status, 0);
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(read_checkpoint_info(ckpt).iteration == 160);
+  for (const auto& e : fs::directory_iterator(dir / "parts")) {  // temporaries of killed writers are gone
+    CAPTURE(e.path());
+    CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+  }
+  CHECK(same_weights(dir / "whole" / "coarse_sagittal.pt", ckpt));
+}
