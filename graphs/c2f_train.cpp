@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--scale", scales, "coarse, fine or both")->capture_default_str();
   app.add_option("--view", views, "views to train, e.g. C,S,A")->capture_default_str();
   app.add_option("--iterations", o.iterations, "iterations per network (batch of one image)")->capture_default_str();
+  std::int64_t fine_iterations = 0;
+  app.add_option("--fine-iterations", fine_iterations, "iterations of the fine networks (default: --iterations)");
   app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.99) or adam; default per model");
   app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)");
   app.add_option("--seed", o.seed, "random seed (initial weights, sample order, crops)")->capture_default_str();
@@ -56,7 +58,9 @@ int main(int argc, char** argv) {
   app.add_option("--folds", fold_count, "number of folds when the fold file is made")->capture_default_str();
   app.add_option("--window", window, "HU window LOWER,UPPER")->capture_default_str();
   app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
+  app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   app.add_flag("--resume", o.resume, "continue each network from its checkpoint");
+  app.add_flag("--evaluate", o.evaluate, "after training, report the DSC over every training sample");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
   return c2f::run_tool(app, argc, argv, [&] {
@@ -100,14 +104,18 @@ int main(int argc, char** argv) {
     if (!quiet) fmt::print(stderr, "c2f-train: {} training cases loaded in {:.1f} s ({} layout, fold {})\n", cases->size(), load_s,
                            c2f::layout_name(cohort.layout), fold);
 
+    if (o.model == "fcn8s-vgg16" && o.vgg_weights.empty() && !quiet)
+      fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
+                         "(Kaiming-uniform) initialisation, not from ImageNet weights\n");
     const bool tty = ::isatty(2);
-    fmt::print("{:<16} {:>10} {:>9} {:>10} {:>10} {:>13} {:>13}\n", "network", "iterations", "seconds", "samples/s",
-               "last loss", "make sample s", "train step s");
+    fmt::print("{:<16} {:>10} {:>9} {:>10} {:>10} {:>10} {:>13} {:>13}\n", "network", "iterations", "seconds", "samples/s",
+               "last loss", "train DSC", "make sample s", "train step s");
     for (const auto scale : scale_list)
       for (const auto view : view_list) {
         c2f::TrainingOptions run = o;
         run.scale = scale;
         run.view = view;
+        if (scale == c2f::Scale::Fine && fine_iterations > 0) run.iterations = fine_iterations;
         const std::string name = fmt::format("{}_{}", c2f::scale_name(scale), c2f::view_name(view));
         run.checkpoint = dir / (name + ".pt");
         run.log_csv = dir / (name + ".csv");
@@ -120,8 +128,10 @@ int main(int argc, char** argv) {
           else fmt::print(stderr, "{}\n", line);
         };
         const c2f::TrainingReport r = c2f::train_network(cases, run, progress);
-        fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>13.1f} {:>13.1f}\n", name, r.end_iteration - r.first_iteration,
-                   r.seconds, r.samples_per_second, r.last_loss, r.stages[0].busy_seconds, r.stages[1].busy_seconds);
+        fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>10} {:>13.1f} {:>13.1f}\n", name,
+                   r.end_iteration - r.first_iteration, r.seconds, r.samples_per_second, r.last_loss,
+                   r.train_dsc >= 0 ? fmt::format("{:.4f}", r.train_dsc) : "-", r.stages[0].busy_seconds,
+                   r.stages[1].busy_seconds);
       }
     return 0;
   });

@@ -10,6 +10,7 @@
 
 #include "c2f/model/checkpoint.hpp"
 #include "c2f/model/train_step.hpp"
+#include "c2f/model/vgg_weights.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "c2f/pipeline/errors.hpp"
 
@@ -23,6 +24,7 @@ void TrainingOptions::validate() const {
   if (checkpoint_every < 1 || log_every < 1) throw OptionError("checkpoint and log intervals must be at least 1");
   if (prefetch < 1) throw OptionError("prefetch must be at least 1");
   if (checkpoint.empty()) throw OptionError("a checkpoint path is required");
+  if (!vgg_weights.empty() && model != "fcn8s-vgg16") throw OptionError("VGG-16 weights apply to fcn8s-vgg16 only");
   window.validate();
   coarse.validate();
   fine.validate();
@@ -80,6 +82,7 @@ TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> ca
   } else {
     torch::manual_seed(o.seed);
     model = make_model(o.model);
+    if (!o.vgg_weights.empty()) load_vgg16_weights(dynamic_cast<Fcn8sVgg16Impl&>(*model), o.vgg_weights);
   }
   auto optimizer = make_optimizer(*model, o.resolved_optimizer(), o.resolved_learning_rate());
   if (start > 0) load_optimizer_state(o.checkpoint, *optimizer);
@@ -157,6 +160,15 @@ TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> ca
   }
   if (log) std::fclose(log);
 
+  if (o.evaluate) {
+    // Every (case, slice) pair of the plan once, with the crop of its first epoch.
+    double sum = 0;
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      const TrainingSample s = maker(plan.at(std::int64_t(i)));
+      sum += predict_dsc(*model, {s.image.data(), s.label.data(), s.height, s.width});
+    }
+    report.train_dsc = sum / double(plan.size());
+  }
   report.end_iteration = o.iterations;
   report.seconds = since(t0);
   report.samples_per_second = double(o.iterations - start) / std::max(1e-9, report.seconds);

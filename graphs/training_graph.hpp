@@ -35,6 +35,8 @@ struct TrainingOptions {
   std::filesystem::path checkpoint;  // written every checkpoint_every iterations and at the end
   std::filesystem::path log_csv;     // iteration, mean loss, samples/s (appended)
   bool resume = false;               // continue from `checkpoint` if it exists
+  std::filesystem::path vgg_weights; // fcn8s-vgg16: ImageNet VGG-16 weights for a fresh start
+  bool evaluate = false;             // after training, measure the DSC on every training sample
 
   void validate() const;  // throws OptionError
   std::string resolved_optimizer() const;
@@ -52,6 +54,7 @@ struct TrainingReport {
   double seconds = 0;
   double samples_per_second = 0;
   double last_loss = 0;  // mean loss of the last logging window
+  double train_dsc = -1; // mean DSC (prediction >= 0.5) over every training sample, when evaluated
   std::vector<StageTime> stages;
 };
 

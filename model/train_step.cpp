@@ -20,6 +20,16 @@ double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimiz
   return loss.item<double>();
 }
 
+double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const torch::Device& device) {
+  torch::InferenceMode guard;
+  model.eval();
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  const auto x = torch::from_blob(const_cast<float*>(in.image), {1, 3, in.height, in.width}, opts).to(device);
+  const auto y = torch::from_blob(const_cast<float*>(in.label), {1, 3, in.height, in.width}, opts).to(device);
+  const auto mask = (torch::sigmoid(model.forward(x)) >= 0.5).to(torch::kFloat);
+  return dsc(mask, y)[0].item<double>();
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
                                                         double lr) {
   if (!(lr > 0)) throw OptionError("learning rate must be positive");

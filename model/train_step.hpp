@@ -17,6 +17,9 @@ struct TrainStepInput {
 double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
                   const torch::Device& device = torch::kCPU);
 
+// DSC of the model's thresholded prediction (sigmoid >= 0.5) against the label, on one image.
+double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const torch::Device& device = torch::kCPU);
+
 // The optimiser of the paper's solver ("sgd": momentum 0.99, weight decay 5e-4, as the released
 // code) or Adam ("adam"), over the model's trainable parameters.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
