@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev  # dataset.json, c2f-info and report output
   zlib1g-dev
   python3-numpy python3-h5py   # tests check that h5py reads the case store
+  python3-torch                # tests check that Python loads c2f checkpoints (examples/python)
 )
 
 missing=()
