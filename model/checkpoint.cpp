@@ -1,5 +1,7 @@
 #include "c2f/model/checkpoint.hpp"
 
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "c2f/pipeline/atomic_file.hpp"
@@ -47,6 +49,9 @@ void save_checkpoint(const fs::path& path, SegmentationModelImpl& model, const C
     torch::serialize::OutputArchive state;
     optimizer->save(state);
     archive.write("optimizer", state);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("cpu_rng_state", generator.get_state(), /*is_buffer=*/true);
   }
   write_atomically(path, [&](const fs::path& tmp) {
     try {
@@ -120,6 +125,12 @@ void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimiz
     torch::serialize::InputArchive state;
     if (!archive.try_read("optimizer", state)) throw InputError(path.string(), "holds no optimiser state to resume from");
     optimizer.load(state);
+    torch::Tensor rng;
+    if (archive.try_read("cpu_rng_state", rng, /*is_buffer=*/true)) {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng);
+    }
   } catch (const c10::Error& e) {
     throw InputError(path.string(), "optimiser state does not fit this optimiser");
   }

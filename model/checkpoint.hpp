@@ -33,7 +33,9 @@ struct CheckpointExpectation {
   std::string model, view, scale;
 };
 
-// Writes model weights (and the optimiser's state, if given) with their info, atomically.
+// Writes model weights with their info, atomically. With an optimiser (a training checkpoint),
+// its state and the CPU random generator's state (dropout) are stored too, so a resumed run
+// continues exactly where this one stopped.
 void save_checkpoint(const std::filesystem::path& path, SegmentationModelImpl& model, const CheckpointInfo& info,
                      torch::optim::Optimizer* optimizer = nullptr);
 
@@ -47,6 +49,7 @@ struct LoadedCheckpoint {
   CheckpointInfo info;
 };
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, const CheckpointExpectation& expect = {});
+// Restores the optimiser's state and the CPU random generator's from a training checkpoint.
 void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
 
 }  // namespace c2f

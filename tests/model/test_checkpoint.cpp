@@ -81,3 +81,17 @@ TEST_CASE("corrupt, truncated and foreign files are refused by name") {
     CHECK_THROWS_WITH_AS(load_checkpoint(path), doctest::Contains(path.c_str()), InputError);
   }
 }
+
+TEST_CASE("a training checkpoint restores the random stream, so dropout continues as if never stopped") {
+  test::ScratchDir dir("ckpt-rng");
+  auto model = make_model("light-unet");
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::manual_seed(77);
+  save_checkpoint(dir / "t.pt", *model, info_for("axial", "fine"), &opt);
+  const auto expected = torch::rand({8});
+  torch::manual_seed(1);  // anything else in between
+  torch::rand({100});
+  torch::optim::Adam resumed(model->parameters(), torch::optim::AdamOptions(1e-3));
+  load_optimizer_state(dir / "t.pt", resumed);
+  CHECK(torch::equal(torch::rand({8}), expected));
+}
