@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "c2f/pipeline/errors.hpp"
+#include "c2f/pipeline/random.hpp"
 
 namespace c2f {
 
@@ -35,13 +36,8 @@ void PhantomOptions::validate() const {
 
 namespace {
 
-// ---- randomness: portable (std:: distributions differ between standard libraries) ----------
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+// ---- randomness: portable (pipeline/random.hpp) ---------------------------------------------
+std::uint64_t mix(std::uint64_t x) { return mix64(x); }
 
 class Rng {
  public:

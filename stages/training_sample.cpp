@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "c2f/pipeline/errors.hpp"
+#include "c2f/pipeline/random.hpp"
 #include "c2f/stages/bounding_box.hpp"
 #include "c2f/stages/three_slice.hpp"
 
@@ -30,12 +31,7 @@ PreparedCase prepare_case(const Case& c, const WindowOptions& window) {
 }
 
 namespace {
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+std::uint64_t mix(std::uint64_t z) { return mix64(z); }
 }  // namespace
 
 SamplePlan::SamplePlan(const std::vector<PreparedCase>& cases, View view, Scale scale, std::uint64_t seed,

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "c2f/pipeline/errors.hpp"
+#include "c2f/pipeline/random.hpp"
 
 namespace c2f {
 
@@ -49,11 +50,9 @@ FineCrop fine_crop(const Box3& box, const Index3& dims, View view, std::uint64_t
   if (box.empty()) throw OptionError("fine_crop: the ground-truth box is empty");
   FineCrop c{};
   std::uint64_t state = seed;
-  const auto draw = [&] {  // splitmix64: portable, unlike std:: distributions
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
+  const auto draw = [&] {  // splitmix64's stream: portable, unlike std:: distributions
+    const std::uint64_t z = mix64(state);
+    state += 0x9E3779B97F4A7C15ULL;
     return o.min_frame_px + int(z % std::uint64_t(o.max_frame_px - o.min_frame_px + 1));
   };
   for (int& m : c.margins) m = draw();
