@@ -68,3 +68,26 @@ TEST_CASE("files that are not VGG-16 weights are refused by name") {
   CHECK_THROWS_WITH_AS(load_vgg16_weights(model, dir / "text.pt"), doctest::Contains("neither an HDF5 file"), InputError);
   CHECK_THROWS_WITH_AS(load_vgg16_weights(model, dir / "absent.h5"), doctest::Contains("no such file"), InputError);
 }
+
+TEST_CASE("VGG-16 weights with torchvision's names load from a LibTorch archive") {
+  test::ScratchDir dir("vgg-archive");
+  const int index[13] = {0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28};
+  const std::int64_t widths[13] = {64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512};
+  torch::manual_seed(4);
+  torch::serialize::OutputArchive a;
+  std::int64_t in = 3;
+  torch::Tensor conv4_2;
+  for (int i = 0; i < 13; ++i) {
+    const auto w = torch::randn({widths[i], in, 3, 3});
+    if (i == 8) conv4_2 = w;
+    a.write("features." + std::to_string(index[i]) + ".weight", w);
+    a.write("features." + std::to_string(index[i]) + ".bias", torch::randn({widths[i]}));
+    in = widths[i];
+  }
+  a.save_to((dir / "vgg16.pt").string());
+  Fcn8sVgg16Impl model;
+  const VggLoadReport r = load_vgg16_weights(model, dir / "vgg16.pt");
+  CHECK(r.conv_layers == 13);
+  CHECK_FALSE(r.fully_connected);
+  CHECK(torch::equal(model.vgg_convs[8]->conv->weight, conv4_2));
+}
