@@ -10,6 +10,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -197,7 +198,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   out.layout = canonical_layout(native);
   const std::size_t per_slice = std::size_t(rows * cols);
   std::vector<float> voxels(per_slice * slices.size());
-  std::vector<std::string> syntaxes(slices.size());
+  std::vector<std::string> syntaxes(slices.size()), pixel_types(slices.size());
   tbb::parallel_for(std::size_t(0), slices.size(), [&](std::size_t k) {
     const std::string name = slices[k].file.string();
     gdcm::ImageReader reader;
@@ -207,6 +208,9 @@ DicomSeries read_dicom_series(const fs::path& folder) {
     syntaxes[k] = im.GetTransferSyntax().GetString() ? trimmed(im.GetTransferSyntax().GetString()) : "";
     const gdcm::PixelFormat pf = im.GetPixelFormat();
     if (pf.GetSamplesPerPixel() != 1) throw InputError(name, "not a grey-scale image (samples per pixel != 1)");
+    pixel_types[k] = pf.GetScalarTypeAsString();
+    std::transform(pixel_types[k].begin(), pixel_types[k].end(), pixel_types[k].begin(),
+                   [](unsigned char ch) { return char(std::tolower(ch)); });
     if (im.GetDimension(0) != unsigned(cols) || im.GetDimension(1) != unsigned(rows))
       throw InputError(name, "pixel data size differs from Rows/Columns");
     // GDCM reads a slice cut short without complaint; for uncompressed pixel data, check that the
@@ -238,6 +242,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
     }
   });
   out.transfer_syntax = syntaxes.front();
+  out.pixel_type = pixel_types.front();
   out.image = to_canonical<float>(voxels.data(), out.layout);
   for (const auto& s : slices) out.files.push_back(s.file);
   return out;

@@ -22,6 +22,7 @@ struct DicomSeries {
   std::string series_uid;
   std::string modality;
   std::string transfer_syntax;
+  std::string pixel_type;  // stored pixel type of the first slice, e.g. "int16", "uint16"
   std::vector<std::filesystem::path> files;  // in slice order
 };
 

@@ -21,7 +21,7 @@ MedicalImage read_medical_image(const fs::path& path) {
     m.image = std::move(s.image);
     m.layout = std::move(s.layout);
     m.format = "dicom";
-    m.datatype = "dicom";
+    m.datatype = s.pixel_type;
     return m;
   }
   NiftiVolume v = read_nifti(path);
@@ -36,10 +36,6 @@ MedicalImage read_medical_image(const fs::path& path) {
 
 nlohmann::json describe_image(const fs::path& path) {
   MedicalImage m = read_medical_image(path);
-  if (m.format == "dicom") {
-    // The stored datatype of a series is per slice; report what GDCM decoded the first one as.
-    m.datatype = "dicom series";
-  }
   const Geometry& g = m.layout.native;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0;
   for (float v : m.image.voxels()) {

@@ -14,7 +14,7 @@ struct MedicalImage {
   Image image;          // canonical RAS grid, HU
   NativeLayout layout;  // back to the file's grid
   std::string format;   // "nifti-1", "nifti-2" or "dicom"
-  std::string datatype; // stored datatype ("int16", "uint16", ...)
+  std::string datatype; // stored datatype ("int16", "uint16", ...; for DICOM the first slice's)
   int qform_code = 1, sform_code = 1;  // NIfTI codes to write results back with
 };
 

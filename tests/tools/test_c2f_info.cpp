@@ -34,6 +34,9 @@ TEST_CASE("c2f-info reads a DICOM series folder and reports values after rescali
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["format"] == "dicom");
+  const std::string type = j["datatype"];
+  const bool integer_pixels = type == "int16" || type == "uint16" || type == "int12" || type == "uint12";
+  CHECK(integer_pixels);
   CHECK(j["dims"] == nlohmann::json({512, 512, 20}));
   CHECK(j["orientation"] == "LPS");
   CHECK(j["min"].get<double>() < -900);  // HU, not stored values
