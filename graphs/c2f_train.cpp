@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--window", window, "HU window LOWER,UPPER")->capture_default_str();
   app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
+  std::size_t cases_in_memory = 16;
+  app.add_option("--cases-in-memory", cases_in_memory, "training cases held in memory at once (bounds memory)")
+      ->capture_default_str();
   app.add_flag("--resume", o.resume, "continue each network from its checkpoint");
   app.add_flag("--evaluate", o.evaluate, "after training, report the DSC over every training sample");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
@@ -92,17 +95,24 @@ int main(int argc, char** argv) {
     const fs::path dir = fold >= 0 ? fs::path(out) / fmt::format("fold{}", fold) : fs::path(out);
     fs::create_directories(dir);
 
-    // Load and window the training cases on all cores.
+    // A first pass on all cores records what the sample plans need of each case (its slices and
+    // box) and drops the voxels; during training the sample makers read cases again through a
+    // cache of at most --cases-in-memory cases.
     const auto t_load = std::chrono::steady_clock::now();
-    std::map<std::string, const c2f::CaseSource*> by_id;
-    for (const auto& c : cohort.cases) by_id[c.id] = &c;
-    auto cases = std::make_shared<std::vector<c2f::PreparedCase>>(train_ids.size());
-    tbb::parallel_for(std::size_t(0), train_ids.size(), [&](std::size_t i) {
-      (*cases)[i] = c2f::prepare_case(c2f::load_case(*by_id.at(train_ids[i])), o.window);
-    });
+    std::map<std::string, c2f::CaseSource> by_id;
+    for (const auto& c : cohort.cases) by_id[c.id] = c;
+    const auto load = [by_id, train_ids, window = o.window](std::size_t i) {
+      return c2f::prepare_case(c2f::load_case(by_id.at(train_ids[i])), window);
+    };
+    c2f::TrainingCohort training;
+    training.cases.resize(train_ids.size());
+    tbb::parallel_for(std::size_t(0), train_ids.size(),
+                      [&](std::size_t i) { training.cases[i] = c2f::summarize_case(load(i), o.coarse); });
+    training.cache = std::make_shared<c2f::CaseCache>(std::max<std::size_t>(1, cases_in_memory), load);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
-    if (!quiet) fmt::print(stderr, "c2f-train: {} training cases loaded in {:.1f} s ({} layout, fold {})\n", cases->size(), load_s,
-                           c2f::layout_name(cohort.layout), fold);
+    if (!quiet)
+      fmt::print(stderr, "c2f-train: {} training cases summarised in {:.1f} s ({} layout, fold {}, {} in memory at most)\n",
+                 training.cases.size(), load_s, c2f::layout_name(cohort.layout), fold, cases_in_memory);
 
     if (o.model == "fcn8s-vgg16" && o.vgg_weights.empty() && !quiet)
       fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
@@ -127,7 +137,7 @@ int main(int argc, char** argv) {
           if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
           else fmt::print(stderr, "{}\n", line);
         };
-        const c2f::TrainingReport r = c2f::train_network(cases, run, progress);
+        const c2f::TrainingReport r = c2f::train_network(training, run, progress);
         fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>10} {:>13.1f} {:>13.1f}\n", name,
                    r.end_iteration - r.first_iteration, r.seconds, r.samples_per_second, r.last_loss,
                    r.train_dsc >= 0 ? fmt::format("{:.4f}", r.train_dsc) : "-", r.stages[0].busy_seconds,

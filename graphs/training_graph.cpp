@@ -58,8 +58,16 @@ struct BusyClock {
 
 TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> cases, const TrainingOptions& o,
                              const TrainingProgress& progress) {
+  TrainingCohort cohort;
+  for (const auto& c : *cases) cohort.cases.push_back(summarize_case(c, o.coarse));
+  cohort.cache = std::make_shared<CaseCache>(std::max<std::size_t>(1, cases->size()),
+                                             [cases](std::size_t i) { return cases->at(i); });
+  return train_network(cohort, o, progress);
+}
+
+TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions& o, const TrainingProgress& progress) {
   o.validate();
-  const SamplePlan plan(*cases, o.view, o.scale, o.seed, o.coarse);
+  const SamplePlan plan(cohort.cases, o.view, o.scale, o.seed, cohort.cache->capacity());
 
   CheckpointInfo info;
   info.model = o.model;
@@ -112,7 +120,7 @@ TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> ca
     return plan.at(next++);
   });
   flow::limiter_node<SampleRequest> prefetch(g, o.prefetch);
-  const TrainingSampleMaker maker{cases, o.scale, o.fine};
+  const TrainingSampleMaker maker{cohort.cache, o.scale, o.fine};
   flow::function_node<SampleRequest, SamplePtr> make_sample(g, flow::unlimited, [&](const SampleRequest& r) {
     const auto t = Clock::now();
     auto s = std::make_shared<const TrainingSample>(maker(r));

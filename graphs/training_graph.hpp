@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "c2f/stages/case_cache.hpp"
 #include "c2f/stages/training_sample.hpp"
 
 namespace c2f {
@@ -61,6 +62,17 @@ struct TrainingReport {
 // Called from the trainer node after every logged iteration.
 using TrainingProgress = std::function<void(std::int64_t iteration, std::int64_t total, double loss, double samples_per_s)>;
 
+// The cases a network trains on: what the sample plan needs of each, and the cache the
+// sample-making nodes read them through (its capacity bounds the cases held in memory).
+struct TrainingCohort {
+  std::vector<CaseSummary> cases;
+  std::shared_ptr<CaseCache> cache;
+};
+
+TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions& options,
+                             const TrainingProgress& progress = {});
+
+// Cases already in memory (tests, small cohorts): a cache that holds them all.
 TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> cases, const TrainingOptions& options,
                              const TrainingProgress& progress = {});
 

@@ -8,6 +8,7 @@
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/pipeline/random.hpp"
 #include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/case_cache.hpp"
 #include "c2f/stages/three_slice.hpp"
 
 namespace c2f {
@@ -34,13 +35,23 @@ namespace {
 std::uint64_t mix(std::uint64_t z) { return mix64(z); }
 }  // namespace
 
-SamplePlan::SamplePlan(const std::vector<PreparedCase>& cases, View view, Scale scale, std::uint64_t seed,
-                       const CoarseSampleOptions& coarse)
-    : view_(view), seed_(seed) {
+CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coarse) {
+  CaseSummary s;
+  s.id = c.id;
+  s.truth_box = c.truth_box;
+  for (View v : kViews) s.coarse_slices[std::size_t(slice_axis(v))] = coarse_slices(*c.label, v, coarse);
+  return s;
+}
+
+SamplePlan::SamplePlan(const std::vector<CaseSummary>& cases, View view, Scale scale, std::uint64_t seed,
+                       std::size_t cases_per_block)
+    : view_(view), seed_(seed), block_(std::max<std::size_t>(1, cases_per_block)) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto slices = scale == Scale::Coarse ? coarse_slices(*cases[i].label, view, coarse)
+    const auto slices = scale == Scale::Coarse ? cases[i].coarse_slices[std::size_t(slice_axis(view))]
                         : cases[i].truth_box.empty() ? std::vector<std::int64_t>{}
                                                       : fine_slices(cases[i].truth_box, view);
+    first_pair_.push_back(pairs_.size());
+    pair_count_.push_back(slices.size());
     for (auto k : slices) pairs_.push_back({i, k});
   }
   if (pairs_.empty())
@@ -48,19 +59,52 @@ SamplePlan::SamplePlan(const std::vector<PreparedCase>& cases, View view, Scale 
                                   view_name(view)));
 }
 
-SampleRequest SamplePlan::at(std::int64_t iteration) const {
-  // Epoch e visits every pair once in the order of a Fisher-Yates shuffle seeded by (seed, e).
-  const std::int64_t n = std::int64_t(pairs_.size());
-  const std::int64_t epoch = iteration / n, index = iteration % n;
-  std::vector<std::uint32_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0u);
-  std::uint64_t state = mix(seed_ ^ mix(std::uint64_t(epoch) + 1));
-  for (std::int64_t i = n - 1; i > 0; --i) {
+namespace {
+// Fisher-Yates over `order`, driven by splitmix64 from `state`.
+void shuffle(std::vector<std::uint32_t>& order, std::uint64_t state) {
+  for (std::size_t i = order.size(); i-- > 1;) {
     state = mix(state);
-    std::swap(order[std::size_t(i)], order[std::size_t(state % std::uint64_t(i + 1))]);
+    std::swap(order[i], order[std::size_t(state % std::uint64_t(i + 1))]);
   }
-  const Pair& p = pairs_[order[std::size_t(index)]];
+}
+}  // namespace
+
+SampleRequest SamplePlan::at(std::int64_t iteration) const {
+  const std::int64_t n = std::int64_t(pairs_.size());
+  const std::int64_t epoch = iteration / n;
+  std::size_t index = std::size_t(iteration % n);
+  const std::uint64_t epoch_state = mix(seed_ ^ mix(std::uint64_t(epoch) + 1));
+  std::vector<std::uint32_t> order;  // pair indices of the block that holds `index`
+  if (block_ >= pair_count_.size()) {
+    // Every case fits: one shuffle of all pairs.
+    order.resize(pairs_.size());
+    std::iota(order.begin(), order.end(), 0u);
+    shuffle(order, epoch_state);
+  } else {
+    // Cases in a random order, cut into blocks; the pairs of a block shuffled among themselves.
+    std::vector<std::uint32_t> cases(pair_count_.size());
+    std::iota(cases.begin(), cases.end(), 0u);
+    shuffle(cases, epoch_state ^ 0xC45E5ULL);
+    for (std::size_t start = 0, b = 0; start < cases.size(); start += block_, ++b) {
+      std::size_t count = 0;
+      for (std::size_t c = start; c < std::min(cases.size(), start + block_); ++c) count += pair_count_[cases[c]];
+      if (index >= count) {
+        index -= count;
+        continue;
+      }
+      for (std::size_t c = start; c < std::min(cases.size(), start + block_); ++c)
+        for (std::size_t p = 0; p < pair_count_[cases[c]]; ++p) order.push_back(std::uint32_t(first_pair_[cases[c]] + p));
+      shuffle(order, epoch_state ^ mix(b + 7));
+      break;
+    }
+  }
+  const Pair& p = pairs_[order[index]];
   return {iteration, p.case_index, view_, p.slice, mix(seed_ * 31 + std::uint64_t(iteration))};
+}
+
+TrainingSample TrainingSampleMaker::operator()(const SampleRequest& r) const {
+  const auto c = cases->get(r.case_index);
+  return make_training_sample(*c, r, scale, fine);
 }
 
 TrainingSample make_training_sample(const PreparedCase& c, const SampleRequest& r, Scale scale, const FineSampleOptions& fine) {

@@ -3,11 +3,15 @@
 // the 3-slice image and label arrays for it.
 //
 // SamplePlan: every usable (case, slice) pair of one view and scale, visited in a fresh random
-// order each epoch. The sample of iteration t depends only on (seed, t), so a resumed run sees
-// exactly the samples an uninterrupted one would.
+// order each epoch. With more cases than fit in memory, an epoch takes the cases in random blocks
+// of `cases_per_block` and shuffles the samples within each block, so a bounded cache of cases
+// serves it. The sample of iteration t depends only on (seed, t, block size), so a resumed run
+// sees exactly the samples an uninterrupted one would.
 // make_training_sample (stage TrainingSampleMaker): 3 channels of the windowed image and the
 // three slices' masks, whole slices (coarse) or the ground truth's box plus a random frame (fine).
 //   notes: pure CPU; any number may run at once.
+#include <array>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +36,15 @@ struct PreparedCase {
 };
 PreparedCase prepare_case(const Case& c, const WindowOptions& window);
 
+// What the plan needs to know of a case, without its voxels: the coarse slices of each view
+// (indexed by slice_axis) and the ground truth's box.
+struct CaseSummary {
+  std::string id;
+  Box3 truth_box;
+  std::array<std::vector<std::int64_t>, 3> coarse_slices;
+};
+CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coarse = {});
+
 struct SampleRequest {
   std::int64_t iteration = 0;
   std::size_t case_index = 0;
@@ -42,8 +55,8 @@ struct SampleRequest {
 
 class SamplePlan {
  public:
-  SamplePlan(const std::vector<PreparedCase>& cases, View view, Scale scale, std::uint64_t seed,
-             const CoarseSampleOptions& coarse = {});
+  SamplePlan(const std::vector<CaseSummary>& cases, View view, Scale scale, std::uint64_t seed,
+             std::size_t cases_per_block = SIZE_MAX);
   std::size_t size() const { return pairs_.size(); }
   SampleRequest at(std::int64_t iteration) const;
 
@@ -52,9 +65,11 @@ class SamplePlan {
     std::size_t case_index;
     std::int64_t slice;
   };
-  std::vector<Pair> pairs_;
+  std::vector<Pair> pairs_;                      // case-major, slices ascending
+  std::vector<std::size_t> first_pair_, pair_count_;  // per case
   View view_;
   std::uint64_t seed_;
+  std::size_t block_;
 };
 
 struct TrainingSample {
@@ -70,11 +85,12 @@ struct TrainingSample {
 TrainingSample make_training_sample(const PreparedCase& c, const SampleRequest& r, Scale scale,
                                     const FineSampleOptions& fine = {});
 
+class CaseCache;
 struct TrainingSampleMaker {
-  std::shared_ptr<const std::vector<PreparedCase>> cases;
+  std::shared_ptr<CaseCache> cases;
   Scale scale = Scale::Coarse;
   FineSampleOptions fine;
-  TrainingSample operator()(const SampleRequest& r) const { return make_training_sample(cases->at(r.case_index), r, scale, fine); }
+  TrainingSample operator()(const SampleRequest& r) const;
 };
 
 }  // namespace c2f

@@ -77,6 +77,32 @@ TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   CHECK(same_weights(ow.checkpoint, op.checkpoint));
 }
 
+TEST_CASE("with one case in memory at a time, training still resumes exactly and reads each case once an epoch") {
+  const auto cases = tiny_cohort();
+  auto cohort_with_one_case = [&] {
+    TrainingCohort c;
+    for (const auto& p : *cases) c.cases.push_back(summarize_case(p, {}));
+    c.cache = std::make_shared<CaseCache>(1, [cases](std::size_t i) { return cases->at(i); });
+    return c;
+  };
+  test::ScratchDir whole("train-one-whole"), parts("train-one-parts");
+  const auto a = cohort_with_one_case();
+  auto ow = options(whole.path(), 24);
+  train_network(a, ow);
+  // Fine axial samples of 3 tiny cases: 24 iterations span few epochs; each epoch reads each case
+  // once, plus at most one re-read where prefetching crosses a block boundary.
+  const std::int64_t pairs = SamplePlan(a.cases, View::Axial, Scale::Fine, 11, 1).size();
+  const std::int64_t epochs = (24 + pairs - 1) / pairs;
+  CHECK(a.cache->loads() <= epochs * 3 + 2 * epochs);
+  const auto b = cohort_with_one_case();
+  auto op = options(parts.path(), 16);
+  train_network(b, op);
+  op.iterations = 24;
+  op.resume = true;
+  train_network(b, op);
+  CHECK(same_weights(ow.checkpoint, op.checkpoint));
+}
+
 TEST_CASE("c2f-train killed at random moments resumes to the same result, its checkpoint never corrupt") {
   test::ScratchDir dir("train-kill");
   const std::string phantom = std::string(C2F_PHANTOM_EXE) + " -q --out " + (dir / "cohort").string() +
