@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace flow = tbb::flow;
 
 void TrainingOptions::validate() const {
-  make_model(model);  // the name must be known
+  check_model_name(model);
   if (iterations < 1) throw OptionError("iterations must be at least 1");
   if (checkpoint_every < 1 || log_every < 1) throw OptionError("checkpoint and log intervals must be at least 1");
   if (prefetch < 1) throw OptionError("prefetch must be at least 1");
@@ -28,7 +28,7 @@ void TrainingOptions::validate() const {
   window.validate();
   coarse.validate();
   fine.validate();
-  make_optimizer(*make_model("light-unet"), resolved_optimizer(), resolved_learning_rate());
+  check_optimizer(resolved_optimizer(), resolved_learning_rate());
 }
 
 std::string TrainingOptions::resolved_optimizer() const {

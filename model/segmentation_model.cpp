@@ -1,5 +1,7 @@
 #include "c2f/model/segmentation_model.hpp"
 
+#include <algorithm>
+
 #include "c2f/model/fcn8s_vgg16.hpp"
 #include "c2f/model/light_unet.hpp"
 #include "c2f/pipeline/errors.hpp"
@@ -8,10 +10,16 @@ namespace c2f {
 
 std::vector<std::string> model_names() { return {"fcn8s-vgg16", "light-unet"}; }
 
+void check_model_name(const std::string& name) {
+  const auto names = model_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw OptionError("unknown model '" + name + "' (known: fcn8s-vgg16, light-unet)");
+}
+
 SegmentationModel make_model(const std::string& name) {
+  check_model_name(name);
   if (name == "fcn8s-vgg16") return std::make_shared<Fcn8sVgg16Impl>();
-  if (name == "light-unet") return std::make_shared<LightUNetImpl>();
-  throw OptionError("unknown model '" + name + "' (known: fcn8s-vgg16, light-unet)");
+  return std::make_shared<LightUNetImpl>();
 }
 
 std::int64_t parameter_count(torch::nn::Module& m) {

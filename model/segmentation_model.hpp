@@ -24,6 +24,8 @@ using SegmentationModel = std::shared_ptr<SegmentationModelImpl>;
 // for an unknown name, listing the known ones.
 SegmentationModel make_model(const std::string& name);
 std::vector<std::string> model_names();
+// The check make_model does, without building a network: throws OptionError for unknown names.
+void check_model_name(const std::string& name);
 
 // Trainable parameters.
 std::int64_t parameter_count(torch::nn::Module& m);

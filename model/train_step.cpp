@@ -30,16 +30,20 @@ double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const
   return dsc(mask, y)[0].item<double>();
 }
 
+void check_optimizer(const std::string& name, double lr) {
+  if (!(lr > 0)) throw OptionError("learning rate must be positive");
+  if (name != "sgd" && name != "adam") throw OptionError("unknown optimiser '" + name + "' (expected sgd or adam)");
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
                                                         double lr) {
-  if (!(lr > 0)) throw OptionError("learning rate must be positive");
+  check_optimizer(name, lr);
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
   if (name == "sgd")
     return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(0.99).weight_decay(5e-4));
-  if (name == "adam") return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
-  throw OptionError("unknown optimiser '" + name + "' (expected sgd or adam)");
+  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
 }
 
 }  // namespace c2f

@@ -22,6 +22,10 @@ double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const
 
 // The optimiser of the paper's solver ("sgd": momentum 0.99, weight decay 5e-4, as the released
 // code) or Adam ("adam"), over the model's trainable parameters.
+// The check make_optimizer does, without a model: throws OptionError for an unknown name or a
+// learning rate that is not positive.
+void check_optimizer(const std::string& name, double learning_rate);
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
                                                         double learning_rate);
 
