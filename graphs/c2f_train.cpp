@@ -106,8 +106,9 @@ int main(int argc, char** argv) {
     };
     c2f::TrainingCohort training;
     training.cases.resize(train_ids.size());
-    tbb::parallel_for(std::size_t(0), train_ids.size(),
-                      [&](std::size_t i) { training.cases[i] = c2f::summarize_case(load(i), o.coarse); });
+    tbb::parallel_for(std::size_t(0), train_ids.size(), [&](std::size_t i) {
+      training.cases[i] = c2f::summarize_case(c2f::load_case(by_id.at(train_ids[i])), o.coarse);
+    });
     training.cache = std::make_shared<c2f::CaseCache>(std::max<std::size_t>(1, cases_in_memory), load);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     if (!quiet)

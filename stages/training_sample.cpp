@@ -21,8 +21,15 @@ Scale parse_scale(std::string_view name) {
   throw OptionError("unknown scale '" + std::string(name) + "' (expected coarse or fine)");
 }
 
-PreparedCase prepare_case(const Case& c, const WindowOptions& window) {
+namespace {
+const Mask& training_label(const Case& c) {
   if (!c.label) throw InputError(c.source, "case " + c.id + " has no label to train on");
+  return *c.label;
+}
+}  // namespace
+
+PreparedCase prepare_case(const Case& c, const WindowOptions& window) {
+  training_label(c);
   PreparedCase p;
   p.id = c.id;
   p.image = std::make_shared<const Volume<float>>(window_normalize(*c.image, window));
@@ -35,12 +42,20 @@ namespace {
 std::uint64_t mix(std::uint64_t z) { return mix64(z); }
 }  // namespace
 
-CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coarse) {
+CaseSummary summarize_case(const std::string& id, const Mask& label, const CoarseSampleOptions& coarse) {
   CaseSummary s;
-  s.id = c.id;
-  s.truth_box = c.truth_box;
-  for (View v : kViews) s.coarse_slices[std::size_t(slice_axis(v))] = coarse_slices(*c.label, v, coarse);
+  s.id = id;
+  s.truth_box = bounding_box(label);
+  for (View v : kViews) s.coarse_slices[std::size_t(slice_axis(v))] = coarse_slices(label, v, coarse);
   return s;
+}
+
+CaseSummary summarize_case(const Case& c, const CoarseSampleOptions& coarse) {
+  return summarize_case(c.id, training_label(c), coarse);
+}
+
+CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coarse) {
+  return summarize_case(c.id, *c.label, coarse);
 }
 
 SamplePlan::SamplePlan(const std::vector<CaseSummary>& cases, View view, Scale scale, std::uint64_t seed,

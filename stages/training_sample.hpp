@@ -43,6 +43,9 @@ struct CaseSummary {
   Box3 truth_box;
   std::array<std::vector<std::int64_t>, 3> coarse_slices;
 };
+// From the label alone, so a first pass over a cohort reads no more than it must.
+CaseSummary summarize_case(const std::string& id, const Mask& label, const CoarseSampleOptions& coarse = {});
+CaseSummary summarize_case(const Case& c, const CoarseSampleOptions& coarse = {});  // throws without a label
 CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coarse = {});
 
 struct SampleRequest {
