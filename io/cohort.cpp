@@ -28,13 +28,7 @@ const char* layout_name(CohortLayout l) {
 
 namespace {
 
-bool is_nifti_name(const std::string& name) {
-  auto ends = [&](const char* s) {
-    const std::string e(s);
-    return name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
-  };
-  return ends(".nii.gz") || ends(".nii");
-}
+bool is_nifti_name(const std::string& name) { return name.ends_with(".nii.gz") || name.ends_with(".nii"); }
 
 std::string strip_nifti_ext(const std::string& name) {
   if (name.size() > 7 && name.ends_with(".nii.gz")) return name.substr(0, name.size() - 7);

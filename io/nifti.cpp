@@ -36,25 +36,18 @@ using NimPtr = std::unique_ptr<nifti_image, NimFree>;
 constexpr std::int64_t kMaxDim = 16384;          // no CT axis comes near this
 constexpr std::int64_t kMaxVoxels = 1LL << 31;  // 8 GB as float
 
-std::int32_t read_i32(const unsigned char* p, bool swap) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  if (swap) v = __builtin_bswap32(v);
-  return static_cast<std::int32_t>(v);
-}
-
-std::int64_t read_i64(const unsigned char* p, bool swap) {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  if (swap) v = __builtin_bswap64(v);
-  return static_cast<std::int64_t>(v);
-}
-
-std::int16_t read_i16(const unsigned char* p, bool swap) {
-  std::uint16_t v;
-  std::memcpy(&v, p, 2);
-  if (swap) v = __builtin_bswap16(v);
-  return static_cast<std::int16_t>(v);
+// A little- or big-endian integer from header bytes.
+template <class Int>
+Int read_int(const unsigned char* p, bool swap) {
+  using U = std::make_unsigned_t<Int>;
+  U v;
+  std::memcpy(&v, p, sizeof v);
+  if (swap) {
+    if constexpr (sizeof v == 2) v = __builtin_bswap16(v);
+    else if constexpr (sizeof v == 4) v = __builtin_bswap32(v);
+    else v = __builtin_bswap64(v);
+  }
+  return static_cast<Int>(v);
 }
 
 // Checks that the file exists and starts with a sane NIfTI-1 or NIfTI-2 header, so that the
@@ -71,21 +64,21 @@ int check_header_bytes(const fs::path& path) {
   gzclose(f);
   if (n < 0) throw InputError(path.string(), "corrupt compressed data (gzip stream unreadable)");
   if (n < 348) throw InputError(path.string(), fmt::format("not a NIfTI file: only {} bytes, a header needs 348", n));
-  const std::int32_t size_le = read_i32(buf, false);
+  const std::int32_t size_le = read_int<std::int32_t>(buf, false);
   const bool swap = !(size_le == 348 || size_le == 540);
-  const std::int32_t size = read_i32(buf, swap);
+  const std::int32_t size = read_int<std::int32_t>(buf, swap);
   std::int64_t dim[8];
   int version = 0;
   if (size == 348) {
     if (std::memcmp(buf + 344, "n+1\0", 4) != 0 && std::memcmp(buf + 344, "ni1\0", 4) != 0)
       throw InputError(path.string(), "not a NIfTI-1 file: bad magic (expected \"n+1\")");
-    for (int i = 0; i < 8; ++i) dim[i] = read_i16(buf + 40 + 2 * i, swap);
+    for (int i = 0; i < 8; ++i) dim[i] = read_int<std::int16_t>(buf + 40 + 2 * i, swap);
     version = 1;
   } else if (size == 540) {
     if (n < 540) throw InputError(path.string(), "truncated NIfTI-2 header");
     if (std::memcmp(buf + 4, "n+2\0", 4) != 0 && std::memcmp(buf + 4, "ni2\0", 4) != 0)
       throw InputError(path.string(), "not a NIfTI-2 file: bad magic (expected \"n+2\")");
-    for (int i = 0; i < 8; ++i) dim[i] = read_i64(buf + 16 + 8 * i, swap);
+    for (int i = 0; i < 8; ++i) dim[i] = read_int<std::int64_t>(buf + 16 + 8 * i, swap);
     version = 2;
   } else {
     throw InputError(path.string(), fmt::format("not a NIfTI file: header size field is {}, expected 348 or 540", size_le));
