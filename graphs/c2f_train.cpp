@@ -22,16 +22,6 @@ std::vector<c2f::View> parse_views(const std::string& list) {
   return views;
 }
 
-void parse_window(const std::string& text, c2f::WindowOptions& w) {
-  if (std::sscanf(text.c_str(), "%f,%f", &w.lower_hu, &w.upper_hu) != 2)
-    throw c2f::OptionError("window '" + text + "' is not of the form LOWER,UPPER (HU)");
-  w.validate();
-}
-
-std::string bar(double fraction, int width = 24) {
-  const int filled = int(fraction * width + 0.5);
-  return std::string(std::size_t(std::clamp(filled, 0, width)), '#') + std::string(std::size_t(width - std::clamp(filled, 0, width)), '.');
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,7 +57,8 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
   return c2f::run_tool(app, argc, argv, [&] {
-    parse_window(window, o.window);
+    std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_window(window);
+    o.window.validate();
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
     if (scales == "both") scale_list = {c2f::Scale::Coarse, c2f::Scale::Fine};
@@ -134,7 +125,7 @@ int main(int argc, char** argv) {
           if (quiet) return;
           const double eta = double(total - it) / std::max(rate, 1e-9);
           const std::string line = fmt::format("{:<16} [{}] {}/{} loss {:.4f} {:.1f} samples/s, {:.0f} s left", name,
-                                               bar(double(it) / double(total)), it, total, loss, rate, eta);
+                                               c2f::progress_bar(double(it) / double(total)), it, total, loss, rate, eta);
           if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
           else fmt::print(stderr, "{}\n", line);
         };

@@ -40,20 +40,10 @@ double TrainingOptions::resolved_learning_rate() const {
 }
 
 namespace {
-using Clock = std::chrono::steady_clock;
+using Clock = StageClock;
 using SamplePtr = std::shared_ptr<const TrainingSample>;
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Busy time of a node whose body may run on several threads at once.
-struct BusyClock {
-  std::atomic<std::int64_t> nanoseconds{0}, calls{0};
-  void add(Clock::time_point t0) {
-    nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    ++calls;
-  }
-  StageTime report(const char* name) const { return {name, double(nanoseconds.load()) * 1e-9, calls.load()}; }
-};
+double since(Clock::time_point t0) { return seconds_since(t0); }
 }  // namespace
 
 TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> cases, const TrainingOptions& o,

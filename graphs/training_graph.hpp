@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "c2f/graphs/stage_time.hpp"
 #include "c2f/stages/case_cache.hpp"
 #include "c2f/stages/training_sample.hpp"
 
@@ -42,12 +43,6 @@ struct TrainingOptions {
   void validate() const;  // throws OptionError
   std::string resolved_optimizer() const;
   double resolved_learning_rate() const;
-};
-
-struct StageTime {
-  std::string stage;
-  double busy_seconds = 0;
-  std::int64_t calls = 0;
 };
 
 struct TrainingReport {

@@ -13,14 +13,6 @@
 
 namespace c2f {
 
-const char* scale_name(Scale s) { return s == Scale::Coarse ? "coarse" : "fine"; }
-
-Scale parse_scale(std::string_view name) {
-  if (name == "coarse") return Scale::Coarse;
-  if (name == "fine") return Scale::Fine;
-  throw OptionError("unknown scale '" + std::string(name) + "' (expected coarse or fine)");
-}
-
 namespace {
 const Mask& training_label(const Case& c) {
   if (!c.label) throw InputError(c.source, "case " + c.id + " has no label to train on");

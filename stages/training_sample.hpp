@@ -18,14 +18,11 @@
 #include <vector>
 
 #include "c2f/pipeline/case.hpp"
+#include "c2f/pipeline/scale.hpp"
 #include "c2f/stages/training_samples.hpp"
 #include "c2f/stages/window.hpp"
 
 namespace c2f {
-
-enum class Scale { Coarse, Fine };
-const char* scale_name(Scale s);
-Scale parse_scale(std::string_view name);  // "coarse" | "fine"
 
 // A case made ready for sampling: windowed to [0, 1], with its label and the label's box.
 struct PreparedCase {

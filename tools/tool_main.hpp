@@ -1,7 +1,10 @@
 #pragma once
 // The edge of every c2f executable: parse the command line, run, and turn any error into one
 // line on stderr and a non-zero exit code (1: the work failed, 2: the command line is wrong).
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <utility>
 #include <exception>
 #include <functional>
 
@@ -43,6 +46,21 @@ inline Index3 parse_size(const std::string& text) {
     throw OptionError("size '" + text + "' is not of the form WxHxL (e.g. 128x128x64)");
   s = {a, b, c};
   return s;
+}
+
+// "-100,240" -> {-100, 240}; throws OptionError. The caller checks the window itself.
+inline std::pair<float, float> parse_window(const std::string& text) {
+  float lo = 0, hi = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%f,%f%n", &lo, &hi, &consumed) != 2 || consumed != int(text.size()))
+    throw OptionError("window '" + text + "' is not of the form LOWER,UPPER (HU)");
+  return {lo, hi};
+}
+
+// A text progress bar: "#########..............."
+inline std::string progress_bar(double fraction, int width = 24) {
+  const int filled = std::clamp(int(fraction * width + 0.5), 0, width);
+  return std::string(std::size_t(filled), '#') + std::string(std::size_t(width - filled), '.');
 }
 
 }  // namespace c2f

@@ -1,0 +1,380 @@
+#include "c2f/graphs/segmentation_graph.hpp"
+
+#include <tbb/flow_graph.h>
+
+#include <array>
+#include <cmath>
+#include <memory>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "c2f/pipeline/errors.hpp"
+#include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/crop_with_frame.hpp"
+#include "c2f/stages/metrics.hpp"
+#include "c2f/stages/threshold.hpp"
+#include "c2f/stages/tri_planar.hpp"
+
+namespace c2f {
+
+void SegmentationOptions::validate() const {
+  convergence.validate();
+  window.validate();
+  coarse_fusion.validate();
+  fine_fusion.validate();
+  if (frame < 0) throw OptionError("the frame must not be negative");
+  if (!(threshold > 0 && threshold <= 1)) throw OptionError("the threshold must lie in (0, 1]");
+  if (batch_slices < 1) throw OptionError("the batch must hold at least one slice");
+  if (cases_in_flight < 1) throw OptionError("at least one case must be in flight");
+  if (batches_in_flight < 1) throw OptionError("at least one batch must be in flight");
+}
+
+namespace {
+namespace flow = tbb::flow;
+
+// The graph's nodes, in the order the report lists them.
+enum Stage : int {
+  kLoad, kWindow, kDispatch, kSlice, kInfer, kAverage, kFusion, kThreshold, kPasteBack, kConvergence,
+  kBoundingBox, kCrop, kWrite, kStageCount
+};
+constexpr std::array<const char*, kStageCount> kStageNames{
+    "load", "window", "dispatch", "slice", "infer", "tri-planar average", "fusion", "threshold", "paste-back",
+    "convergence", "bounding box", "crop with frame", "write"};
+
+// One case on its way through the graph.
+struct CaseRun {
+  std::size_t index = 0;
+  StageClock::time_point start;
+  Case input;
+  std::string error;
+  std::shared_ptr<const Volume<float>> normalized;
+  Mask current;  // S(t) of the last finished round
+  std::vector<RoundRecord> rounds;
+  std::vector<Mask> round_masks;
+  ProbabilityMap last_fused;  // on last_region's grid
+  Box3 last_region;
+  StopReason stop = StopReason::NotYet;
+
+  std::mutex time_lock;  // the view branches of one case run at once
+  std::map<std::string, double> stage_seconds;
+  void add_time(Stage s, double seconds) {
+    std::lock_guard lock(time_lock);
+    stage_seconds[kStageNames[s]] += seconds;
+  }
+};
+using RunPtr = std::shared_ptr<CaseRun>;
+
+using Key = std::uint64_t;
+Key round_key(std::size_t case_index, int iteration) { return (Key(case_index) << 8) | Key(iteration); }
+
+// A round of one case: its region and the three views' accumulators.
+struct Round {
+  RunPtr run;
+  int iteration = 0;
+  Scale scale = Scale::Coarse;
+  CropRegion region;
+  std::array<std::unique_ptr<ViewAccumulator>, 3> views;  // kViews order
+  ProbabilityMap fused;
+  Mask region_mask;
+  Key key() const { return round_key(run->index, iteration); }
+};
+using RoundPtr = std::shared_ptr<Round>;
+
+struct SliceTask {
+  RoundPtr round;
+  View view;
+  SliceRange range;
+};
+struct BatchWork {
+  RoundPtr round;
+  SliceBatch batch;
+  SlicePrediction prediction;
+};
+using BatchPtr = std::shared_ptr<BatchWork>;
+struct ViewDone {
+  Key key = 0;
+  View view = View::Axial;
+  std::shared_ptr<ProbabilityMap> map;
+};
+struct BoxFound {
+  RunPtr run;
+  Box3 box;
+};
+
+std::size_t view_index(View v) { return std::size_t(v); }  // kViews order is the enum's order
+}  // namespace
+
+SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, ViewInference& inference,
+                                 const SegmentationOptions& o, const ResultSink& sink) {
+  o.validate();
+  std::array<BusyClock, kStageCount> clocks;
+  const auto t_start = StageClock::now();
+  // Times a node body for the graph's and the case's account.
+  auto timed = [&clocks](Stage s, const RunPtr& run, auto&& body) {
+    const auto t0 = StageClock::now();
+    body();
+    const double seconds = clocks[s].add(t0);
+    if (run) run->add_time(s, seconds);
+  };
+
+  flow::graph g;
+  std::size_t next = 0;
+  flow::input_node<std::size_t> source(g, [&](tbb::flow_control& fc) -> std::size_t {
+    if (next >= count) {
+      fc.stop();
+      return 0;
+    }
+    return next++;
+  });
+  // Tokens come back as int messages: a continue_msg decrementer would wait for a message from
+  // every predecessor before counting one.
+  flow::limiter_node<std::size_t, int> cases_in_flight(g, o.cases_in_flight);
+
+  // Load: a case that cannot be read goes straight to Write with its error.
+  using LoadOut = flow::multifunction_node<std::size_t, std::tuple<RunPtr, RunPtr>>;
+  LoadOut load_node(g, flow::unlimited, [&](const std::size_t& i, LoadOut::output_ports_type& out) {
+    auto run = std::make_shared<CaseRun>();
+    run->index = i;
+    run->start = StageClock::now();
+    timed(kLoad, run, [&] {
+      try {
+        run->input = load(i);
+      } catch (const InputError& e) {
+        run->error = e.what();
+      }
+    });
+    if (run->error.empty()) std::get<0>(out).try_put(run);
+    else std::get<1>(out).try_put(run);
+  });
+
+  flow::function_node<RunPtr, RoundPtr> window(g, flow::unlimited, [&](const RunPtr& run) {
+    auto round = std::make_shared<Round>();
+    timed(kWindow, run, [&] {
+      run->normalized = std::make_shared<const Volume<float>>(window_normalize(*run->input.image, o.window));
+      round->run = run;
+      round->iteration = 0;
+      round->scale = Scale::Coarse;
+      round->region = {Box3::whole(run->input.image->dims()), false};
+    });
+    return round;
+  });
+
+  // Dispatch: a round's three accumulators, and the slice tasks of its three views.
+  using DispatchOut = flow::multifunction_node<RoundPtr, std::tuple<RoundPtr, SliceTask>>;
+  DispatchOut dispatch(g, flow::unlimited, [&](const RoundPtr& round, DispatchOut::output_ports_type& out) {
+    std::vector<SliceTask> tasks;
+    timed(kDispatch, round->run, [&] {
+      const Geometry& full = round->run->normalized->geometry();
+      for (View v : kViews) {
+        round->views[view_index(v)] = std::make_unique<ViewAccumulator>(full, round->region.box, v);
+        for (const SliceRange& r : plan_slice_batches(round->region.box, v, o.batch_slices))
+          tasks.push_back({round, v, r});
+      }
+    });
+    std::get<0>(out).try_put(round);
+    for (auto& t : tasks) std::get<1>(out).try_put(std::move(t));
+  });
+
+  flow::queue_node<SliceTask> slice_tasks(g);
+  flow::limiter_node<SliceTask, int> batches_in_flight(g, o.batches_in_flight);
+
+  flow::function_node<SliceTask, BatchPtr> slice(g, flow::unlimited, [&](const SliceTask& t) {
+    auto work = std::make_shared<BatchWork>();
+    timed(kSlice, t.round->run, [&] {
+      work->round = t.round;
+      work->batch = make_slice_batch(*t.round->run->normalized, t.view, t.round->region.box, t.range);
+    });
+    return work;
+  });
+
+  // The device: one forward pass at a time.
+  flow::function_node<BatchPtr, BatchPtr> infer(g, flow::serial, [&](const BatchPtr& w) {
+    timed(kInfer, w->round->run, [&] {
+      w->prediction.range = w->batch.range;
+      inference.predict(w->round->scale, w->batch, w->prediction.probabilities);
+      w->batch.data = {};  // the slices are no longer needed
+    });
+    return w;
+  });
+
+  using RouteOut = flow::multifunction_node<BatchPtr, std::tuple<BatchPtr, BatchPtr, BatchPtr>>;
+  RouteOut route(g, flow::unlimited, [](const BatchPtr& w, RouteOut::output_ports_type& out) {
+    switch (w->batch.view) {
+      case View::Coronal: std::get<0>(out).try_put(w); break;
+      case View::Sagittal: std::get<1>(out).try_put(w); break;
+      case View::Axial: std::get<2>(out).try_put(w); break;
+    }
+  });
+
+  // TriPlanarAverage, one serial node per view: it alone touches its view's accumulators.
+  using AverageOut = flow::multifunction_node<BatchPtr, std::tuple<ViewDone, int>>;
+  auto average_body = [&](const BatchPtr& w, AverageOut::output_ports_type& out) {
+    const std::size_t v = view_index(w->batch.view);
+    std::optional<ViewDone> done;
+    timed(kAverage, w->round->run, [&] {
+      ViewAccumulator& acc = *w->round->views[v];
+      acc.add(w->prediction);
+      if (acc.complete()) done = ViewDone{w->round->key(), w->batch.view, std::make_shared<ProbabilityMap>(acc.finish())};
+    });
+    std::get<1>(out).try_put(1);  // a batch token back
+    if (done) std::get<0>(out).try_put(std::move(*done));
+  };
+  AverageOut average_coronal(g, flow::serial, average_body);
+  AverageOut average_sagittal(g, flow::serial, average_body);
+  AverageOut average_axial(g, flow::serial, average_body);
+
+  using Joined = std::tuple<RoundPtr, ViewDone, ViewDone, ViewDone>;
+  flow::join_node<Joined, flow::key_matching<Key>> join(
+      g, [](const RoundPtr& r) { return r->key(); }, [](const ViewDone& d) { return d.key; },
+      [](const ViewDone& d) { return d.key; }, [](const ViewDone& d) { return d.key; });
+
+  flow::function_node<Joined, RoundPtr> fusion(g, flow::unlimited, [&](const Joined& j) {
+    const RoundPtr& round = std::get<0>(j);
+    timed(kFusion, round->run, [&] {
+      const FusionOptions& rule = round->scale == Scale::Coarse ? o.coarse_fusion : o.fine_fusion;
+      round->fused = fuse_views({std::get<1>(j).map.get(), std::get<2>(j).map.get(), std::get<3>(j).map.get()}, rule);
+      for (auto& v : round->views) v.reset();
+    });
+    return round;
+  });
+
+  flow::function_node<RoundPtr, RoundPtr> threshold_node(g, flow::unlimited, [&](const RoundPtr& round) {
+    timed(kThreshold, round->run, [&] { round->region_mask = threshold(round->fused, o.threshold); });
+    return round;
+  });
+
+  // PasteBack: S(t) on the full grid, 0 outside the region; the round's record.
+  flow::function_node<RoundPtr, RoundPtr> paste(g, flow::unlimited, [&](const RoundPtr& round) {
+    timed(kPasteBack, round->run, [&] {
+      CaseRun& run = *round->run;
+      Mask s = paste_back(round->region_mask, round->region.box, run.normalized->geometry(), std::uint8_t{0});
+      RoundRecord rec;
+      rec.iteration = round->iteration;
+      rec.region = round->region.box;
+      rec.fallback_region = round->region.fallback;
+      rec.voxels = count_foreground(s);
+      if (run.input.label) rec.dsc = dice(s, *run.input.label);
+      run.rounds.push_back(rec);
+      round->region_mask = {};
+      run.last_fused = std::move(round->fused);
+      run.last_region = round->region.box;
+      run.round_masks.push_back(std::move(s));
+    });
+    return round;
+  });
+
+  // Convergence: d(t) = DSC(S(t-1), S(t)); stop when d(t) > stop_dsc or t = T.
+  using ConvergenceOut = flow::multifunction_node<RoundPtr, std::tuple<RunPtr, RunPtr>>;
+  ConvergenceOut convergence(g, flow::unlimited, [&](const RoundPtr& round, ConvergenceOut::output_ports_type& out) {
+    const RunPtr& run = round->run;
+    StopReason stop = StopReason::NotYet;
+    timed(kConvergence, run, [&] {
+      Mask& s = run->round_masks.back();
+      if (round->iteration == 0) {
+        stop = o.convergence.max_iterations == 0 ? StopReason::MaxIterations : StopReason::NotYet;
+      } else {
+        const double d = dice(run->current, s);
+        run->rounds.back().d_t = d;
+        stop = Convergence{o.convergence}(round->iteration, d);
+      }
+      if (o.keep_iterations) {
+        run->current = s;
+      } else {
+        run->current = std::move(s);
+        run->round_masks.clear();
+      }
+    });
+    run->stop = stop;
+    if (stop == StopReason::NotYet) std::get<0>(out).try_put(run);
+    else std::get<1>(out).try_put(run);
+  });
+
+  flow::function_node<RunPtr, BoxFound> bounding_box_node(g, flow::unlimited, [&](const RunPtr& run) {
+    BoxFound found{run, {}};
+    timed(kBoundingBox, run, [&] { found.box = bounding_box(run->current); });
+    return found;
+  });
+
+  flow::function_node<BoxFound, RoundPtr> crop(g, flow::unlimited, [&](const BoxFound& f) {
+    auto round = std::make_shared<Round>();
+    timed(kCrop, f.run, [&] {
+      round->run = f.run;
+      round->iteration = f.run->rounds.back().iteration + 1;
+      round->scale = Scale::Fine;
+      round->region = crop_region(f.box, f.run->normalized->geometry().dims, o.frame);
+    });
+    return round;
+  });
+
+  std::size_t failed = 0;
+  flow::function_node<RunPtr, int> write(g, flow::serial, [&](const RunPtr& run) {
+    CaseResult r;
+    r.index = run->index;
+    r.error = run->error;
+    if (r.error.empty()) {
+      r.rounds = std::move(run->rounds);
+      r.coarse_empty = r.rounds.front().voxels == 0;
+      r.stop = run->stop;
+      if (o.keep_iterations) r.round_masks = std::move(run->round_masks);
+      if (o.keep_probability)
+        r.probability = paste_back(run->last_fused, run->last_region, run->normalized->geometry(), 0.0f);
+      r.mask = std::move(run->current);
+    } else {
+      ++failed;
+    }
+    run->normalized.reset();
+    r.input = std::move(run->input);
+    r.seconds = seconds_since(run->start);  // up to the write, which the sink itself does
+    {
+      std::lock_guard lock(run->time_lock);
+      r.stage_seconds = run->stage_seconds;
+    }
+    const auto t0 = StageClock::now();
+    sink(std::move(r));
+    clocks[kWrite].add(t0);
+    return 1;  // a case token back
+  });
+
+  flow::make_edge(source, cases_in_flight);
+  flow::make_edge(cases_in_flight, load_node);
+  flow::make_edge(flow::output_port<0>(load_node), window);
+  flow::make_edge(flow::output_port<1>(load_node), write);
+  flow::make_edge(window, dispatch);
+  flow::make_edge(flow::output_port<0>(dispatch), flow::input_port<0>(join));
+  flow::make_edge(flow::output_port<1>(dispatch), slice_tasks);
+  flow::make_edge(slice_tasks, batches_in_flight);
+  flow::make_edge(batches_in_flight, slice);
+  flow::make_edge(slice, infer);
+  flow::make_edge(infer, route);
+  flow::make_edge(flow::output_port<0>(route), average_coronal);
+  flow::make_edge(flow::output_port<1>(route), average_sagittal);
+  flow::make_edge(flow::output_port<2>(route), average_axial);
+  flow::make_edge(flow::output_port<0>(average_coronal), flow::input_port<1>(join));
+  flow::make_edge(flow::output_port<0>(average_sagittal), flow::input_port<2>(join));
+  flow::make_edge(flow::output_port<0>(average_axial), flow::input_port<3>(join));
+  flow::make_edge(flow::output_port<1>(average_coronal), batches_in_flight.decrementer());
+  flow::make_edge(flow::output_port<1>(average_sagittal), batches_in_flight.decrementer());
+  flow::make_edge(flow::output_port<1>(average_axial), batches_in_flight.decrementer());
+  flow::make_edge(join, fusion);
+  flow::make_edge(fusion, threshold_node);
+  flow::make_edge(threshold_node, paste);
+  flow::make_edge(paste, convergence);
+  flow::make_edge(flow::output_port<0>(convergence), bounding_box_node);
+  flow::make_edge(bounding_box_node, crop);
+  flow::make_edge(crop, dispatch);  // the fine loop
+  flow::make_edge(flow::output_port<1>(convergence), write);
+  flow::make_edge(write, cases_in_flight.decrementer());
+
+  source.activate();
+  g.wait_for_all();
+
+  SegmentationReport report;
+  report.seconds = seconds_since(t_start);
+  report.cases = count;
+  report.failed = failed;
+  for (int s = 0; s < kStageCount; ++s) report.stages.push_back(clocks[s].report(kStageNames[s]));
+  return report;
+}
+
+}  // namespace c2f

@@ -1,0 +1,103 @@
+#include "c2f/graphs/segmentation_outputs.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "c2f/io/case_store.hpp"
+#include "c2f/io/nifti.hpp"
+#include "c2f/io/overlay.hpp"
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/pipeline/errors.hpp"
+
+namespace fs = std::filesystem;
+
+namespace c2f {
+
+namespace {
+nlohmann::json box_json(const Box3& b) {
+  return {{"lo", {b.lo[0], b.lo[1], b.lo[2]}}, {"hi", {b.hi[0], b.hi[1], b.hi[2]}}};
+}
+
+// Slices along z that hold prediction or truth, at most `limit` of them, evenly spaced.
+std::vector<std::int64_t> overlay_slices(const Mask& prediction, const Mask& truth, int limit) {
+  std::vector<std::int64_t> with;
+  const std::int64_t plane = prediction.nx() * prediction.ny();
+  for (std::int64_t z = 0; z < prediction.nz(); ++z) {
+    const std::uint8_t* p = prediction.data() + z * plane;
+    const std::uint8_t* t = truth.data() + z * plane;
+    const auto any = [plane](const std::uint8_t* s) { return std::any_of(s, s + plane, [](std::uint8_t v) { return v != 0; }); };
+    if (any(p) || any(t)) with.push_back(z);
+  }
+  if (int(with.size()) <= limit) return with;
+  std::vector<std::int64_t> picked;
+  for (int i = 0; i < limit; ++i) picked.push_back(with[std::size_t((2 * i + 1) * with.size() / (2 * std::size_t(limit)))]);
+  return picked;
+}
+}  // namespace
+
+nlohmann::json case_report(const CaseResult& r) {
+  nlohmann::json j;
+  j["case"] = r.input.id;
+  j["source"] = r.input.source;
+  if (!r.input.label_source.empty()) j["label"] = r.input.label_source;
+  if (!r.error.empty()) {
+    j["error"] = r.error;
+    return j;
+  }
+  j["iterations"] = r.iterations();
+  j["stop"] = stop_reason_name(r.stop);
+  j["coarse_empty"] = r.coarse_empty;
+  nlohmann::json d_t = nlohmann::json::array(), dsc = nlohmann::json::array(), rounds = nlohmann::json::array();
+  for (const RoundRecord& rec : r.rounds) {
+    if (rec.iteration > 0) d_t.push_back(rec.d_t);
+    if (rec.iteration > 0 && rec.dsc >= 0) dsc.push_back(rec.dsc);
+    nlohmann::json one{{"iteration", rec.iteration}, {"region", box_json(rec.region)}, {"voxels", rec.voxels}};
+    if (rec.fallback_region) one["fallback_region"] = true;
+    if (rec.iteration > 0) one["d_t"] = rec.d_t;
+    if (rec.dsc >= 0) one["dsc"] = rec.dsc;
+    rounds.push_back(one);
+  }
+  j["d_t"] = d_t;
+  if (!r.rounds.empty() && r.rounds.front().dsc >= 0) {
+    j["dsc_coarse"] = r.rounds.front().dsc;
+    j["dsc_per_iteration"] = dsc;
+    j["dsc"] = r.rounds.back().dsc;
+  }
+  // The last round's region: where the final mask was looked for.
+  if (!r.rounds.empty()) j["box"] = box_json(r.rounds.back().region);
+  j["voxels"] = r.rounds.empty() ? 0 : r.rounds.back().voxels;
+  j["rounds"] = rounds;
+  j["seconds"] = r.seconds;
+  j["stage_seconds"] = r.stage_seconds;
+  const Geometry& g = r.input.layout.native;
+  j["grid"] = {{"dims", {g.dims[0], g.dims[1], g.dims[2]}},
+               {"spacing_mm", {g.spacing_mm[0], g.spacing_mm[1], g.spacing_mm[2]}}};
+  return j;
+}
+
+void write_case_outputs(const fs::path& out_dir, const CaseResult& r, const OutputOptions& options) {
+  const fs::path dir = out_dir / r.input.id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw OutputError(dir.string(), "cannot create the case's folder: " + ec.message());
+  if (r.error.empty()) {
+    write_nifti(dir / "mask.nii.gz", r.mask, r.input.layout);
+    if (options.probability && r.probability) {
+      CaseStoreWriter store(dir / "probability.h5", 1);
+      store.add(r.input);
+      store.add_probability(r.input.id, "fused", *r.probability);
+      store.commit();
+    }
+    if (options.overlays && r.input.label) {
+      fs::create_directories(dir / "overlay", ec);
+      if (ec) throw OutputError((dir / "overlay").string(), "cannot create folder: " + ec.message());
+      for (std::int64_t z : overlay_slices(r.mask, *r.input.label, options.max_axial_overlays))
+        write_png(dir / "overlay" / fmt::format("axial_{:04d}.png", z),
+                  render_slice(*r.input.image, View::Axial, z, &r.mask, r.input.label.get()));
+    }
+  }
+  write_text_atomically(dir / "report.json", case_report(r).dump(2) + "\n");
+}
+
+}  // namespace c2f

@@ -1,0 +1,42 @@
+#pragma once
+// NetworkInference: the six networks of a trained c2f model set (coarse and fine, one per view),
+// run on batches of 3-slice images on a device. Free of torch headers: graphs and tools include it.
+//
+// A model folder holds <scale>_<view>.pt for scale coarse/fine and view coronal/sagittal/axial,
+// as c2f-train writes them. All six must name the same network and the same HU window; each must
+// be what its file name says (checkpoint.hpp checks).
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "c2f/stages/view_inference.hpp"
+
+namespace c2f {
+
+struct NetworkSetInfo {
+  std::filesystem::path folder;
+  std::string model;  // "light-unet", "fcn8s-vgg16"
+  float window_lower_hu = -100, window_upper_hu = 240;
+  std::string device;  // "cpu", "cuda:0"
+};
+
+// Reads the six checkpoints' info without loading weights. Throws InputError naming the folder
+// or file: a missing checkpoint, a mismatched one, networks or windows that differ.
+NetworkSetInfo read_network_set(const std::filesystem::path& folder);
+
+class NetworkInference final : public ViewInference {
+ public:
+  // Loads the six networks onto `device` ("cpu", "cuda", "cuda:N"; checked).
+  NetworkInference(const std::filesystem::path& folder, const std::string& device = "cpu");
+  ~NetworkInference() override;
+
+  void predict(Scale scale, const SliceBatch& batch, std::vector<float>& probabilities) override;
+  std::string describe() const override;
+  const NetworkSetInfo& info() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace c2f
