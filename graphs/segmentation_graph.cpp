@@ -254,6 +254,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       rec.region = round->region.box;
       rec.fallback_region = round->region.fallback;
       rec.voxels = count_foreground(s);
+      rec.box = bounding_box(s);
       if (run.input.label) rec.dsc = dice(s, *run.input.label);
       run.rounds.push_back(rec);
       round->region_mask = {};

@@ -52,6 +52,7 @@ struct RoundRecord {
   Box3 region;                 // where the networks looked (whole volume for the coarse stage)
   bool fallback_region = false;// S(t-1) was empty: the region is the whole volume
   std::int64_t voxels = 0;     // |S(t)|
+  Box3 box;                    // bounding box of S(t); empty when S(t) is
   double d_t = -1;             // DSC(S(t-1), S(t)); -1 for the coarse round
   double dsc = -1;             // DSC(S(t), ground truth); -1 without a label
 };

@@ -52,7 +52,8 @@ nlohmann::json case_report(const CaseResult& r) {
   for (const RoundRecord& rec : r.rounds) {
     if (rec.iteration > 0) d_t.push_back(rec.d_t);
     if (rec.iteration > 0 && rec.dsc >= 0) dsc.push_back(rec.dsc);
-    nlohmann::json one{{"iteration", rec.iteration}, {"region", box_json(rec.region)}, {"voxels", rec.voxels}};
+    nlohmann::json one{{"iteration", rec.iteration}, {"region", box_json(rec.region)}, {"voxels", rec.voxels},
+                       {"box", box_json(rec.box)}};
     if (rec.fallback_region) one["fallback_region"] = true;
     if (rec.iteration > 0) one["d_t"] = rec.d_t;
     if (rec.dsc >= 0) one["dsc"] = rec.dsc;
@@ -64,13 +65,14 @@ nlohmann::json case_report(const CaseResult& r) {
     j["dsc_per_iteration"] = dsc;
     j["dsc"] = r.rounds.back().dsc;
   }
-  // The last round's region: where the final mask was looked for.
-  if (!r.rounds.empty()) j["box"] = box_json(r.rounds.back().region);
+  // Where the final mask lies: its bounding box, [lo, hi) voxel indices on the canonical RAS grid.
+  if (!r.rounds.empty()) j["box"] = box_json(r.rounds.back().box);
   j["voxels"] = r.rounds.empty() ? 0 : r.rounds.back().voxels;
   j["rounds"] = rounds;
   j["seconds"] = r.seconds;
   j["stage_seconds"] = r.stage_seconds;
-  const Geometry& g = r.input.layout.native;
+  // The canonical grid the boxes refer to (the mask file itself is on the input's own grid).
+  const Geometry& g = r.input.image->geometry();
   j["grid"] = {{"dims", {g.dims[0], g.dims[1], g.dims[2]}},
                {"spacing_mm", {g.spacing_mm[0], g.spacing_mm[1], g.spacing_mm[2]}}};
   return j;

@@ -52,7 +52,7 @@ ViewAccumulator::ViewAccumulator(const Geometry& full, const Box3& region, View 
       sum_(sub_geometry(full, region), 0.0f) {
   const int axis = slice_axis(view);
   const std::int64_t n = region.extent(axis);
-  count_.assign(std::size_t(n), 0);
+  centre_seen_.assign(std::size_t(n), 0);
   expected_count_.assign(std::size_t(n), 0);
   // Slice j is predicted by the images centred on j-1, j, j+1 that lie in the region (centres run
   // over the region's slices) and in the volume.
@@ -60,8 +60,8 @@ ViewAccumulator::ViewAccumulator(const Geometry& full, const Box3& region, View 
     const std::int64_t j = region.lo[axis] + i;
     for (std::int64_t k = j - 1; k <= j + 1; ++k)
       if (k >= region.lo[axis] && k < region.hi[axis] && k >= 0 && k < depth_) ++expected_count_[std::size_t(i)];
-    expected_ += expected_count_[std::size_t(i)];
   }
+  expected_ = n;
 }
 
 void ViewAccumulator::add(const SlicePrediction& p) {
@@ -71,16 +71,17 @@ void ViewAccumulator::add(const SlicePrediction& p) {
   if (p.range.k0 < region_.lo[axis] || p.range.k1 > region_.hi[axis] ||
       std::int64_t(p.probabilities.size()) != p.range.count() * 3 * plane)
     throw std::invalid_argument("ViewAccumulator::add: prediction does not fit the region");
-  const float* src = p.probabilities.data();
   for (std::int64_t k = p.range.k0; k < p.range.k1; ++k)
+    if (centre_seen_[std::size_t(k - region_.lo[axis])])
+      throw std::logic_error("ViewAccumulator::add: an image's prediction arrived twice");
+  const float* src = p.probabilities.data();
+  for (std::int64_t k = p.range.k0; k < p.range.k1; ++k) {
+    centre_seen_[std::size_t(k - region_.lo[axis])] = 1;
+    ++added_;
     for (int c = 0; c < 3; ++c, src += plane) {
       const std::int64_t j = k - 1 + c;
       if (j < region_.lo[axis] || j >= region_.hi[axis]) continue;  // outside the region or volume
       const std::int64_t i = j - region_.lo[axis];
-      if (count_[std::size_t(i)] >= expected_count_[std::size_t(i)])
-        throw std::logic_error("ViewAccumulator::add: slice predicted more often than expected");
-      ++count_[std::size_t(i)];
-      ++added_;
       // In-plane (u, v) of the prediction is the region slice's own (u, v): box_rect order.
       const SliceView<float> s = sum_.slice(view_, i);
       const float* in = src;
@@ -94,6 +95,7 @@ void ViewAccumulator::add(const SlicePrediction& p) {
         in += s.width;
       }
     }
+  }
 }
 
 ProbabilityMap ViewAccumulator::finish() {

@@ -51,7 +51,7 @@ class ViewAccumulator {
   ViewAccumulator(const Geometry& full, const Box3& region, View view);
 
   void add(const SlicePrediction& p);
-  // Whether every slice of the region has had each of the predictions that cover it.
+  // Whether the prediction of every image centred in the region has arrived.
   bool complete() const { return added_ == expected_; }
   // The averaged map, on the region's grid (sub_geometry of full). Throws std::logic_error when
   // incomplete. The accumulator is empty afterwards.
@@ -65,7 +65,7 @@ class ViewAccumulator {
   Box3 region_;
   std::int64_t depth_;                       // the full volume's size along the view's axis
   ProbabilityMap sum_;                       // on the region's grid
-  std::vector<std::uint8_t> count_;          // predictions received per region slice
+  std::vector<std::uint8_t> centre_seen_;    // per region slice: its image's prediction arrived
   std::vector<std::uint8_t> expected_count_; // predictions that cover each region slice
   std::int64_t added_ = 0, expected_ = 0;
 };

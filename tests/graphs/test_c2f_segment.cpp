@@ -1,0 +1,130 @@
+// c2f-segment end to end: the shipped phantom weights on held-out phantom cases, and bad input.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "c2f/io/nifti.hpp"
+#include "tools/tool_runner.hpp"
+
+using namespace c2f;
+namespace fs = std::filesystem;
+
+namespace {
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+void make_phantoms(const fs::path& dir, const std::string& args, const fs::path& scratch) {
+  const auto r = test::run(C2F_PHANTOM_EXE, "--out " + dir.string() + " " + args, scratch);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+}
+}  // namespace
+
+TEST_CASE("c2f-segment with the shipped weights: fine beats coarse, the loop stops by the rule, masks line up") {
+  test::ScratchDir dir("segment");
+  // Held-out phantoms: the shipped weights were trained on seed 1.
+  make_phantoms(dir / "cohort", "--cases 4 --seed 4242 --size 128x128x64", dir.path());
+  const auto r = test::run(C2F_SEGMENT_EXE, "-i " + (dir / "cohort").string() + " -o " + (dir / "out").string() + " -q",
+                           dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("coarse DSC") != std::string::npos);
+
+  double coarse = 0, fine = 0;
+  const auto summary = read_json(dir / "out" / "summary.json");
+  REQUIRE(summary["cases"].size() == 4);
+  for (const auto& c : summary["cases"]) {
+    const std::string id = c["case"];
+    const auto report = read_json(dir / "out" / id / "report.json");
+    CHECK(report == c);
+    coarse += report["dsc_coarse"].get<double>();
+    fine += report["dsc"].get<double>();
+    const auto d_t = report["d_t"].get<std::vector<double>>();
+    const int t = report["iterations"];
+    REQUIRE(int(d_t.size()) == t);
+    REQUIRE(report["dsc_per_iteration"].size() == std::size_t(t));
+    CHECK(t >= 1);
+    CHECK(t <= 10);
+    for (int i = 0; i + 1 < t; ++i) CHECK(d_t[std::size_t(i)] <= 0.95);  // it went on only while d(t) <= 0.95
+    if (report["stop"] == "converged") CHECK(d_t.back() > 0.95);
+    else CHECK((report["stop"] == "max-iterations" && t == 10));
+    for (const char* key : {"case", "box", "seconds", "stage_seconds"}) CHECK(report.contains(key));
+
+    // The mask is on the input's own grid (the phantom files are LAS, not the canonical RAS).
+    const NiftiHeader in = read_nifti_header(dir / "cohort" / (id + ".nii.gz"));
+    const NiftiHeader out = read_nifti_header(dir / "out" / id / "mask.nii.gz");
+    CHECK(out.datatype_name == "uint8");
+    CHECK(out.grid.same_grid(in.grid));
+    CHECK(out.grid.orientation_code() == "LAS");
+    CHECK(fs::exists(dir / "out" / id / "overlay"));
+  }
+  INFO("mean coarse DSC " << coarse / 4 << ", mean final DSC " << fine / 4);
+  CHECK(fine >= coarse);
+}
+
+TEST_CASE("c2f-segment reads one file or a DICOM series, takes --label, and keeps the probability map") {
+  test::ScratchDir dir("segment-single");
+  make_phantoms(dir / "nih", "--cases 1 --seed 77 --size 96x96x40 --layout nih", dir.path());
+  const auto r = test::run(C2F_SEGMENT_EXE,
+                           "-i " + (dir / "nih").string() + " -o " + (dir / "out").string() +
+                               " --iterations 2 --preset released-code --save-probability --no-overlays -q",
+                           dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto summary = read_json(dir / "out" / "summary.json");
+  REQUIRE(summary["cases"].size() == 1);
+  const std::string id = summary["cases"][0]["case"];
+  CHECK(summary["cases"][0]["iterations"].get<int>() <= 2);
+  CHECK(summary["cases"][0].contains("dsc_coarse"));  // the NIH layout brings its label
+  CHECK(fs::exists(dir / "out" / id / "probability.h5"));
+  CHECK_FALSE(fs::exists(dir / "out" / id / "overlay"));
+  // The first fine round of the released code's preset looks at the box plus 20 voxels.
+  const auto rounds = summary["cases"][0]["rounds"];
+  REQUIRE(rounds.size() >= 2);
+  const auto box_lo = rounds[0]["box"]["lo"].get<std::vector<int>>(), box_hi = rounds[0]["box"]["hi"].get<std::vector<int>>();
+  const auto lo = rounds[1]["region"]["lo"].get<std::vector<int>>(), hi = rounds[1]["region"]["hi"].get<std::vector<int>>();
+  const auto dims = summary["cases"][0]["grid"]["dims"].get<std::vector<int>>();
+  for (int a = 0; a < 3; ++a) {
+    CHECK(lo[std::size_t(a)] == std::max(0, box_lo[std::size_t(a)] - 20));
+    CHECK(hi[std::size_t(a)] == std::min(dims[std::size_t(a)], box_hi[std::size_t(a)] + 20));
+  }
+}
+
+TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no output") {
+  test::ScratchDir dir("segment-bad");
+  make_phantoms(dir / "one", "--cases 1 --seed 5 --size 48x48x24", dir.path());
+  const std::string image = (dir / "one" / "phantom_000.nii.gz").string();
+  const std::string out = (dir / "out").string();
+  struct Bad {
+    std::string args, says;
+    int exit_code;
+  };
+  const Bad cases[] = {
+      {"-i " + (dir / "missing.nii.gz").string() + " -o " + out, "missing.nii.gz", 1},
+      {"-i " + image + " -o " + out + " --models " + (dir / "one").string(), "coarse_coronal.pt", 1},
+      {"-i " + (dir / "one").string() + " -o " + out + " --label " + image, "--label is for a single image", 2},
+      {"-i " + image + " -o " + out + " --preset fast", "unknown preset", 2},
+      {"-i " + image + " -o " + out + " --stop-dsc 1.5", "stop DSC", 2},
+      {"-i " + image + " -o " + out + " --coarse-fusion median", "unknown fusion rule", 2},
+      {"-i " + image + " -o " + out + " --device tpu", "unknown device", 2},
+      {"-i " + image + " -o " + out + " --label " + (dir / "nope.nii.gz").string(), "nope.nii.gz", 1},
+  };
+  for (const Bad& b : cases) {
+    const auto r = test::run(C2F_SEGMENT_EXE, b.args, dir.path());
+    INFO(b.args << "\n" << r.err);
+    CHECK(r.exit_code == b.exit_code);
+    CHECK(r.err.find(b.says) != std::string::npos);
+    CHECK(test::count_lines(r.err) == 1);
+    CHECK_FALSE(fs::exists(dir / "out" / "summary.json"));
+  }
+  // A label on another grid fails that case alone, with the label's name, and exit code 1.
+  make_phantoms(dir / "other", "--cases 1 --seed 5 --size 40x48x24", dir.path());
+  const auto r = test::run(C2F_SEGMENT_EXE,
+                           "-i " + image + " -o " + out + " -q --label " + (dir / "other" / "phantom_000_label.nii.gz").string(),
+                           dir.path());
+  CHECK(r.exit_code == 1);
+  const auto summary = read_json(dir / "out" / "summary.json");
+  CHECK(summary["cases"][0]["error"].get<std::string>().find("phantom_000_label.nii.gz") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out" / "phantom_000" / "mask.nii.gz"));
+}

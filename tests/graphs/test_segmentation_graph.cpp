@@ -1,0 +1,192 @@
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <random>
+
+#include "c2f/graphs/segmentation_graph.hpp"
+#include "c2f/pipeline/errors.hpp"
+#include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/metrics.hpp"
+
+using namespace c2f;
+
+namespace {
+// Cases whose image encodes their label: 200 HU on the "pancreas", -1000 elsewhere, so the
+// windowed image is 0 off the organ and 0.88 on it.
+Case encoded_case(int i, const Index3& dims, bool empty = false) {
+  Geometry g;
+  g.dims = dims;
+  g.spacing_mm = {0.8, 0.8, 2.0};
+  auto label = std::make_shared<Mask>(g, 0);
+  if (!empty)
+    for (std::int64_t z = dims[2] / 3; z < dims[2] / 3 + 5 + i; ++z)
+      for (std::int64_t y = 10 + i; y < 22 + i; ++y)
+        for (std::int64_t x = 8; x < 30 - i; ++x) (*label)(x, y, z) = 1;
+  auto image = std::make_shared<Image>(g);
+  for (std::int64_t n = 0; n < image->size(); ++n) image->data()[n] = label->data()[n] ? 200.f : -1000.f;
+  Case c;
+  c.id = "case" + std::to_string(i);
+  c.image = image;
+  c.label = label;
+  c.layout.native = g;
+  return c;
+}
+
+// A network that sees the organ in its input: probability 1 where a channel's value is above 0.5.
+// With `flicker`, it also fires on a few random voxels each call, so rounds never agree exactly.
+class ThresholdNetwork : public ViewInference {
+ public:
+  explicit ThresholdNetwork(double flicker = 0) : flicker_(flicker) {}
+  void predict(Scale scale, const SliceBatch& batch, std::vector<float>& p) override {
+    p.resize(batch.data.size());
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = batch.data[i] > 0.5f ? 1.f : 0.f;
+    if (flicker_ > 0)
+      for (std::size_t i = 0; i < p.size(); ++i)
+        if (uniform_(rng_) < flicker_) p[i] = 1.f;
+    std::lock_guard lock(m_);
+    ++calls_[int(scale)];
+  }
+  std::string describe() const override { return "threshold"; }
+  int calls(Scale s) const { return calls_[int(s)]; }
+
+ private:
+  double flicker_;
+  std::mt19937 rng_{5};
+  std::uniform_real_distribution<double> uniform_{0, 1};
+  std::mutex m_;
+  int calls_[2]{0, 0};
+};
+
+struct Collected {
+  std::vector<CaseResult> results;
+  SegmentationReport report;
+};
+
+Collected run(std::vector<Case> cases, ViewInference& net, const SegmentationOptions& o, int failing = -1) {
+  Collected c;
+  c.report = segment_cases(
+      cases.size(),
+      [&](std::size_t i) {
+        if (int(i) == failing) throw InputError("case" + std::to_string(i) + ".nii.gz", "not a NIfTI file");
+        return cases[i];
+      },
+      net, o, [&](CaseResult&& r) { c.results.push_back(std::move(r)); });
+  std::sort(c.results.begin(), c.results.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return c;
+}
+}  // namespace
+
+TEST_CASE("a perfect network: coarse finds the organ, one fine round agrees, the loop stops") {
+  std::vector<Case> cases;
+  for (int i = 0; i < 4; ++i) cases.push_back(encoded_case(i, {40, 36, 30}));
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.batch_slices = 4;
+  o.cases_in_flight = 3;
+  const Collected c = run(cases, net, o);
+  REQUIRE(c.results.size() == 4);
+  for (const CaseResult& r : c.results) {
+    CHECK(r.error.empty());
+    CHECK(r.mask.geometry().same_grid(r.input.image->geometry()));
+    CHECK(dice(r.mask, *r.input.label) == 1.0);
+    REQUIRE(r.iterations() == 1);
+    CHECK(r.stop == StopReason::Converged);
+    CHECK(r.rounds[0].dsc == 1.0);
+    CHECK(r.rounds[1].d_t == 1.0);
+    // The fine round looked at the organ's box grown by the frame.
+    Box3 expect = bounding_box(*r.input.label).grown({15, 15, 15}, r.input.image->dims());
+    CHECK(r.rounds[1].region == expect);
+    CHECK(r.rounds[0].region == Box3::whole(r.input.image->dims()));
+    CHECK(r.stage_seconds.count("infer") == 1);
+  }
+  CHECK(c.report.failed == 0);
+  CHECK(c.report.stages.size() == 13);
+  CHECK(net.calls(Scale::Coarse) > 0);
+  CHECK(net.calls(Scale::Fine) > 0);
+}
+
+TEST_CASE("rounds that never agree stop at T, and each d(t) is the DSC of successive masks") {
+  std::vector<Case> cases{encoded_case(0, {40, 36, 30})};
+  ThresholdNetwork net(0.25);
+  SegmentationOptions o;
+  o.convergence.max_iterations = 3;
+  o.convergence.stop_dsc = 0.999;
+  o.keep_iterations = true;
+  o.keep_probability = true;
+  const Collected c = run(cases, net, o);
+  const CaseResult& r = c.results.at(0);
+  REQUIRE(r.iterations() == 3);
+  CHECK(r.stop == StopReason::MaxIterations);
+  REQUIRE(r.round_masks.size() == 4);
+  for (int t = 1; t <= 3; ++t) {
+    CHECK(r.rounds[std::size_t(t)].d_t == doctest::Approx(dice(r.round_masks[std::size_t(t - 1)], r.round_masks[std::size_t(t)])));
+    CHECK(r.rounds[std::size_t(t)].d_t < 0.999);
+    // S(t) is 0 outside its round's region.
+    const Box3& region = r.rounds[std::size_t(t)].region;
+    const Mask& s = r.round_masks[std::size_t(t)];
+    for (std::int64_t n = 0; n < s.size(); ++n)
+      if (s.data()[n]) {
+        const std::int64_t x = n % s.nx(), y = (n / s.nx()) % s.ny(), z = n / (s.nx() * s.ny());
+        REQUIRE(region.contains({x, y, z}));
+      }
+  }
+  CHECK(dice(r.mask, r.round_masks.back()) == 1.0);
+  REQUIRE(r.probability.has_value());
+  CHECK(r.probability->dims() == r.mask.dims());
+}
+
+TEST_CASE("T = 0 is the coarse stage alone") {
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.convergence.max_iterations = 0;
+  const Collected c = run({encoded_case(1, {32, 32, 20})}, net, o);
+  CHECK(c.results.at(0).iterations() == 0);
+  CHECK(net.calls(Scale::Fine) == 0);
+  CHECK(dice(c.results[0].mask, *c.results[0].input.label) == 1.0);
+}
+
+TEST_CASE("an empty coarse result is reported and the fine stage looks at the whole volume") {
+  ThresholdNetwork net;
+  const Collected c = run({encoded_case(0, {24, 24, 16}, /*empty=*/true)}, net, {});
+  const CaseResult& r = c.results.at(0);
+  CHECK(r.error.empty());
+  CHECK(r.coarse_empty);
+  REQUIRE(r.iterations() == 1);
+  CHECK(r.rounds[1].fallback_region);
+  CHECK(r.rounds[1].region == Box3::whole(r.input.image->dims()));
+  CHECK(r.rounds[1].d_t == 1.0);  // nothing twice
+  CHECK(count_foreground(r.mask) == 0);
+}
+
+TEST_CASE("a case that cannot be read fails alone; the others finish, whatever the cases in flight") {
+  std::vector<Case> cases;
+  for (int i = 0; i < 5; ++i) cases.push_back(encoded_case(i, {36, 36, 24}));
+  std::vector<Mask> masks_one;
+  for (std::size_t in_flight : {std::size_t(1), std::size_t(4)}) {
+    ThresholdNetwork net(0.01);
+    SegmentationOptions o;
+    o.cases_in_flight = in_flight;
+    o.batches_in_flight = in_flight;
+    const Collected c = run(cases, net, o, /*failing=*/2);
+    REQUIRE(c.results.size() == 5);
+    CHECK(c.report.failed == 1);
+    CHECK(c.results[2].error.find("not a NIfTI file") != std::string::npos);
+    for (std::size_t i : {0u, 1u, 3u, 4u}) {
+      CHECK(c.results[i].error.empty());
+      CHECK(dice(c.results[i].mask, *c.results[i].input.label) > 0.5);
+    }
+  }
+}
+
+TEST_CASE("segmentation options are checked before anything runs") {
+  SegmentationOptions o;
+  o.cases_in_flight = 0;
+  CHECK_THROWS_AS(o.validate(), OptionError);
+  o = {};
+  o.frame = -1;
+  CHECK_THROWS_AS(o.validate(), OptionError);
+  o = {};
+  o.convergence.stop_dsc = 2;
+  ThresholdNetwork net;
+  CHECK_THROWS_AS(run({encoded_case(0, {32, 32, 16})}, net, o), OptionError);
+}
