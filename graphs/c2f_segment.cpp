@@ -13,6 +13,7 @@
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/nifti.hpp"
 #include "c2f/model/network_inference.hpp"
+#include "c2f/model/runtime.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "tool_main.hpp"
 
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")->capture_default_str();
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
   app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("-q,--quiet", quiet, "no progress bar");
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
     if (!label.empty() && !fs::is_regular_file(label)) throw c2f::InputError(label, "no such label file");
 
     const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
+    c2f::set_intra_op_threads(threads);
     c2f::NetworkInference networks(model_dir, device);
     const auto& set = networks.info();
     if (window.empty()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "c2f/graphs/training_graph.hpp"
+#include "c2f/model/runtime.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/folds.hpp"
 #include "tool_main.hpp"
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", o.checkpoint_every, "iterations between checkpoints")->capture_default_str();
   app.add_option("--log-every", o.log_every, "iterations between log lines")->capture_default_str();
   app.add_option("--prefetch", o.prefetch, "samples prepared ahead of the trainer (1: no overlap)")->capture_default_str();
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
   app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")->capture_default_str();
   app.add_option("--folds", fold_count, "number of folds when the fold file is made")->capture_default_str();
   app.add_option("--window", window, "HU window LOWER,UPPER")->capture_default_str();
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
     else scale_list = {c2f::parse_scale(scales)};
     o.checkpoint = "unset";
     o.validate();
+    c2f::set_intra_op_threads(threads);
 
     const c2f::Cohort cohort = c2f::discover_cohort(input);
     fs::create_directories(out);

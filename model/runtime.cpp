@@ -2,6 +2,9 @@
 
 #include "c2f/model/torch_pch.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "c2f/pipeline/errors.hpp"
 
 namespace c2f {
@@ -13,6 +16,12 @@ TorchRuntime torch_runtime() {
   r.cuda_devices = r.cuda_available ? int(torch::cuda::device_count()) : 0;
   r.intra_op_threads = torch::get_num_threads();
   return r;
+}
+
+int set_intra_op_threads(int n) {
+  if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+  return torch::get_num_threads();
 }
 
 std::string check_device_name(const std::string& name) {

@@ -13,6 +13,11 @@ struct TorchRuntime {
 
 TorchRuntime torch_runtime();
 
+// The threads LibTorch's CPU operators use (its intra-op pool); n <= 0: one per core. Set once,
+// by the executable, before any network runs: OpenMP's own default was seen at 1 on 2 cores.
+// Returns the number set.
+int set_intra_op_threads(int n);
+
 // "cpu", "cuda" or "cuda:N", checked against the runtime; throws OptionError otherwise.
 std::string check_device_name(const std::string& name);
 
