@@ -28,6 +28,7 @@ void SegmentationOptions::validate() const {
   if (batch_slices < 1) throw OptionError("the batch must hold at least one slice");
   if (cases_in_flight < 1) throw OptionError("at least one case must be in flight");
   if (batches_in_flight < 1) throw OptionError("at least one batch must be in flight");
+  if (oracle_box && convergence.max_iterations != 1) throw OptionError("the oracle box is one fine round: set T = 1");
 }
 
 namespace {
@@ -77,6 +78,7 @@ struct Round {
   std::array<std::unique_ptr<ViewAccumulator>, 3> views;  // kViews order
   ProbabilityMap fused;
   Mask region_mask;
+  std::array<double, 3> view_dsc{-1, -1, -1};
   Key key() const { return round_key(run->index, iteration); }
 };
 using RoundPtr = std::shared_ptr<Round>;
@@ -143,6 +145,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       } catch (const InputError& e) {
         run->error = e.what();
       }
+      if (run->error.empty() && o.oracle_box && !run->input.label)
+        run->error = run->input.source + ": the oracle box needs the case's label";
     });
     if (run->error.empty()) std::get<0>(out).try_put(run);
     else std::get<1>(out).try_put(run);
@@ -153,9 +157,15 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     timed(kWindow, run, [&] {
       run->normalized = std::make_shared<const Volume<float>>(window_normalize(*run->input.image, o.window));
       round->run = run;
-      round->iteration = 0;
-      round->scale = Scale::Coarse;
-      round->region = {Box3::whole(run->input.image->dims()), false};
+      if (o.oracle_box) {
+        round->iteration = 1;
+        round->scale = Scale::Fine;
+        round->region = crop_region(bounding_box(*run->input.label), run->input.image->dims(), o.frame);
+      } else {
+        round->iteration = 0;
+        round->scale = Scale::Coarse;
+        round->region = {Box3::whole(run->input.image->dims()), false};
+      }
     });
     return round;
   });
@@ -233,8 +243,14 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     const RoundPtr& round = std::get<0>(j);
     timed(kFusion, round->run, [&] {
       const FusionOptions& rule = round->scale == Scale::Coarse ? o.coarse_fusion : o.fine_fusion;
-      round->fused = fuse_views({std::get<1>(j).map.get(), std::get<2>(j).map.get(), std::get<3>(j).map.get()}, rule);
-      for (auto& v : round->views) v.reset();
+      const std::array<const ProbabilityMap*, 3> maps{std::get<1>(j).map.get(), std::get<2>(j).map.get(),
+                                                      std::get<3>(j).map.get()};
+      round->fused = fuse_views(maps, rule);
+      // Each coarse view's own result against the truth: the paper's Table 1.
+      const CaseRun& run = *round->run;
+      if (round->iteration == 0 && run.input.label)
+        for (std::size_t v = 0; v < 3; ++v)
+          round->view_dsc[v] = dice(threshold(*maps[v], o.threshold), *run.input.label);
     });
     return round;
   });
@@ -255,6 +271,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       rec.fallback_region = round->region.fallback;
       rec.voxels = count_foreground(s);
       rec.box = bounding_box(s);
+      rec.view_dsc = round->view_dsc;
       if (run.input.label) rec.dsc = dice(s, *run.input.label);
       run.rounds.push_back(rec);
       round->region_mask = {};
@@ -274,6 +291,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       Mask& s = run->round_masks.back();
       if (round->iteration == 0) {
         stop = o.convergence.max_iterations == 0 ? StopReason::MaxIterations : StopReason::NotYet;
+      } else if (o.oracle_box) {
+        stop = StopReason::MaxIterations;
       } else {
         const double d = dice(run->current, s);
         run->rounds.back().d_t = d;
@@ -315,7 +334,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     r.error = run->error;
     if (r.error.empty()) {
       r.rounds = std::move(run->rounds);
-      r.coarse_empty = r.rounds.front().voxels == 0;
+      r.coarse_empty = !o.oracle_box && r.rounds.front().voxels == 0;
       r.stop = run->stop;
       if (o.keep_iterations) r.round_masks = std::move(run->round_masks);
       if (o.keep_probability)

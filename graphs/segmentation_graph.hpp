@@ -14,6 +14,7 @@
 // is on the model, the next is read and sliced and the previous one written. The slicing tasks are
 // bounded by their own tokens, so a 512-slice view is never materialised at once.
 // Each node's busy time is measured, per graph and per case.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,11 +43,14 @@ struct SegmentationOptions {
   std::size_t batches_in_flight = 4;
   bool keep_iterations = false;    // keep S(t) of every round in the result (evaluation)
   bool keep_probability = false;   // keep the last round's fused map, on the full grid
+  // The paper's oracle row: no coarse stage; one fine round on the ground truth's box plus the
+  // frame (max_iterations is then 1). Needs every case's label.
+  bool oracle_box = false;
 
   void validate() const;  // throws OptionError
 };
 
-// One round of the method: the coarse stage (t = 0) or fine iteration t.
+// One round of the method: the coarse stage (t = 0) or fine iteration t (the oracle round: t = 1).
 struct RoundRecord {
   int iteration = 0;
   Box3 region;                 // where the networks looked (whole volume for the coarse stage)
@@ -55,6 +59,7 @@ struct RoundRecord {
   Box3 box;                    // bounding box of S(t); empty when S(t) is
   double d_t = -1;             // DSC(S(t-1), S(t)); -1 for the coarse round
   double dsc = -1;             // DSC(S(t), ground truth); -1 without a label
+  std::array<double, 3> view_dsc{-1, -1, -1};  // each view's own map >= threshold vs truth (kViews order)
 };
 
 struct CaseResult {
@@ -62,7 +67,7 @@ struct CaseResult {
   Case input;                          // image and label on the canonical grid
   std::string error;                   // non-empty: the case failed (then nothing else is set)
   Mask mask;                           // the final S
-  std::vector<RoundRecord> rounds;     // rounds[0] is the coarse stage
+  std::vector<RoundRecord> rounds;     // rounds[0] is the coarse stage (the oracle round with oracle_box)
   std::vector<Mask> round_masks;       // S(t) per round, when keep_iterations
   std::optional<ProbabilityMap> probability;  // last fused map on the full grid, when keep_probability
   bool coarse_empty = false;

@@ -57,6 +57,8 @@ nlohmann::json case_report(const CaseResult& r) {
     if (rec.fallback_region) one["fallback_region"] = true;
     if (rec.iteration > 0) one["d_t"] = rec.d_t;
     if (rec.dsc >= 0) one["dsc"] = rec.dsc;
+    if (rec.view_dsc[0] >= 0)
+      one["dsc_views"] = {{"coronal", rec.view_dsc[0]}, {"sagittal", rec.view_dsc[1]}, {"axial", rec.view_dsc[2]}};
     rounds.push_back(one);
   }
   j["d_t"] = d_t;

@@ -190,3 +190,27 @@ TEST_CASE("segmentation options are checked before anything runs") {
   ThresholdNetwork net;
   CHECK_THROWS_AS(run({encoded_case(0, {32, 32, 16})}, net, o), OptionError);
 }
+
+TEST_CASE("the oracle box: one fine round on the truth's box plus the frame, no coarse stage") {
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.oracle_box = true;
+  o.convergence.max_iterations = 1;
+  o.frame = 4;
+  const Collected c = run({encoded_case(2, {40, 36, 30})}, net, o);
+  const CaseResult& r = c.results.at(0);
+  REQUIRE(r.error.empty());
+  REQUIRE(r.rounds.size() == 1);
+  CHECK(r.rounds[0].iteration == 1);
+  CHECK(r.rounds[0].region == bounding_box(*r.input.label).grown({4, 4, 4}, r.input.image->dims()));
+  CHECK(net.calls(Scale::Coarse) == 0);
+  CHECK(dice(r.mask, *r.input.label) == 1.0);
+  o.convergence.max_iterations = 3;
+  CHECK_THROWS_AS(o.validate(), OptionError);
+}
+
+TEST_CASE("the coarse round records each view's own DSC") {
+  ThresholdNetwork net;
+  const Collected c = run({encoded_case(1, {40, 36, 30})}, net, {});
+  for (double d : c.results.at(0).rounds[0].view_dsc) CHECK(d == 1.0);
+}
