@@ -1,0 +1,351 @@
+// c2f-bench: where the time goes. Per-stage throughput beside memcpy, the graph with one case in
+// flight against several, seconds per case against slices, and the Python/PyTorch peer side by
+// side on the same cases and weights. Every figure comes from this one run.
+#include <H5Cpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "c2f/graphs/segmentation_graph.hpp"
+#include "c2f/io/case_store.hpp"
+#include "c2f/io/cohort.hpp"
+#include "c2f/io/nifti.hpp"
+#include "c2f/model/network_inference.hpp"
+#include "c2f/model/runtime.hpp"
+#include "c2f/phantom/phantom.hpp"
+#include "c2f/pipeline/atomic_file.hpp"
+#include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/crop_with_frame.hpp"
+#include "c2f/stages/metrics.hpp"
+#include "c2f/stages/threshold.hpp"
+#include "c2f/stages/tri_planar.hpp"
+#include "c2f/stages/view_fusion.hpp"
+#include "c2f/stages/window.hpp"
+#include "tool_main.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+using Clock = c2f::StageClock;
+
+struct Timing {
+  double min = 0, median = 0;
+};
+
+template <class F>
+Timing repeat(int n, F&& body) {
+  std::vector<double> s;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    body();
+    s.push_back(c2f::seconds_since(t0));
+  }
+  std::sort(s.begin(), s.end());
+  return {s.front(), s[s.size() / 2]};
+}
+
+// The yardstick of a memory-bound stage: copying the same number of bytes into a fresh buffer,
+// as the stage writes its result into a fresh volume.
+Timing memcpy_time(std::size_t bytes, int repeats) {
+  std::vector<char> src(bytes, 1);
+  return repeat(repeats, [&] {
+    std::unique_ptr<char[]> dst(new char[bytes]);
+    std::memcpy(dst.get(), src.data(), bytes);
+    asm volatile("" ::"r"(dst.get()) : "memory");
+  });
+}
+
+struct StageRow {
+  std::string stage;
+  double bytes = 0, voxels = 0;
+  Timing t, copy;
+};
+
+std::vector<StageRow> bench_stages(const c2f::Case& c, int repeats) {
+  const c2f::Image& hu = *c.image;
+  const double n = double(hu.size());
+  std::vector<StageRow> rows;
+  const auto add = [&](std::string name, double bytes, auto&& body) {
+    StageRow r{std::move(name), bytes, n};
+    body();  // warm-up: first-touch of caches and allocator
+    r.t = repeat(repeats, body);
+    r.copy = memcpy_time(std::size_t(bytes), repeats);
+    rows.push_back(r);
+  };
+  c2f::Volume<float> normalized;
+  add("window", 4 * n, [&] { normalized = c2f::window_normalize(hu); });
+  const c2f::Box3 whole = c2f::Box3::whole(hu.dims());
+  std::array<c2f::ProbabilityMap, 3> maps;
+  for (c2f::View v : c2f::kViews) {
+    const auto plan = c2f::plan_slice_batches(whole, v, 8);
+    std::vector<c2f::SliceBatch> batches;
+    add(fmt::format("slice ({})", c2f::view_name(v)), 12 * n, [&] {
+      batches.clear();
+      for (const auto& r : plan) batches.push_back(c2f::make_slice_batch(normalized, v, whole, r));
+    });
+    add(fmt::format("tri-planar average ({})", c2f::view_name(v)), 12 * n, [&] {
+      c2f::ViewAccumulator acc(hu.geometry(), whole, v);
+      for (const auto& b : batches) acc.add({b.range, b.data});  // stand-in predictions: the slices
+      maps[std::size_t(v)] = acc.finish();
+    });
+  }
+  c2f::ProbabilityMap fused;
+  add("fusion (mean)", 12 * n, [&] { fused = c2f::fuse_views({&maps[0], &maps[1], &maps[2]}); });
+  c2f::Mask mask;
+  add("threshold", 4 * n, [&] { mask = c2f::threshold(fused, 0.5f); });
+  c2f::Box3 box;
+  add("bounding box", n, [&] { box = c2f::bounding_box(*c.label); });
+  const c2f::Box3 region = c2f::crop_region(box, hu.dims(), 15).box;
+  c2f::Volume<float> part;
+  add("crop with frame", 4 * double(region.voxel_count()), [&] { part = c2f::crop(normalized, region); });
+  const c2f::Mask part_mask = c2f::crop(*c.label, region);
+  c2f::Mask pasted;
+  add("paste-back", n, [&] { pasted = c2f::paste_back(part_mask, region, hu.geometry(), std::uint8_t{0}); });
+  double d = 0;
+  add("convergence (DSC)", 2 * n, [&] { d = c2f::dice(pasted, *c.label); });
+  return rows;
+}
+
+std::string stage_table(const std::vector<StageRow>& rows) {
+  std::string out = fmt::format("{:<28} {:>10} {:>10} {:>12} {:>10} {:>10}\n", "stage", "min s", "median s", "Mvoxel/s",
+                                "memcpy s", "vs memcpy");
+  for (const auto& r : rows)
+    out += fmt::format("{:<28} {:>10.4f} {:>10.4f} {:>12.1f} {:>10.4f} {:>10.2f}\n", r.stage, r.t.min, r.t.median,
+                       r.voxels / r.t.min * 1e-6, r.copy.min, r.copy.min / r.t.min);
+  return out;
+}
+
+json stage_json(const std::vector<StageRow>& rows) {
+  json j = json::array();
+  for (const auto& r : rows)
+    j.push_back({{"stage", r.stage}, {"bytes", r.bytes}, {"voxels", r.voxels}, {"min_s", r.t.min},
+                 {"median_s", r.t.median}, {"voxels_per_s", r.voxels / r.t.min}, {"memcpy_min_s", r.copy.min},
+                 {"ratio_to_memcpy", r.copy.min / r.t.min}});
+  return j;
+}
+
+// Phantom cases written as NIfTI files, so the graph reads them from disk as a user's would.
+std::vector<c2f::CaseSource> write_cohort(const fs::path& dir, const c2f::Index3& size, int count, std::uint64_t seed) {
+  fs::create_directories(dir);
+  std::vector<c2f::CaseSource> out;
+  c2f::PhantomOptions o;
+  o.size = size;
+  o.seed = seed;
+  for (int i = 0; i < count; ++i) {
+    const auto p = c2f::make_phantom(o, i);
+    const fs::path image = dir / (p.c.id + ".nii.gz"), label = dir / (p.c.id + "_label.nii.gz");
+    c2f::write_nifti(image, *p.c.image);
+    c2f::write_nifti(label, *p.c.label);
+    out.push_back({p.c.id, image, label});
+  }
+  return out;
+}
+
+struct GraphRun {
+  c2f::SegmentationReport report;
+  double model_seconds = 0;
+  std::vector<c2f::Mask> masks;  // by case index
+};
+
+GraphRun run_graph(const std::vector<c2f::CaseSource>& cases, c2f::ViewInference& net, c2f::SegmentationOptions o) {
+  GraphRun g;
+  g.masks.resize(cases.size());
+  g.report = c2f::segment_cases(
+      cases.size(), [&](std::size_t i) { return c2f::load_case(cases[i]); }, net, o,
+      [&](c2f::CaseResult&& r) {
+        if (!r.error.empty()) throw c2f::InputError(cases[r.index].image.string(), r.error);
+        // What c2f-segment writes per case, so the graph's output stage costs what it costs.
+        g.masks[r.index] = std::move(r.mask);
+      });
+  for (const auto& s : g.report.stages)
+    if (s.stage == "infer") g.model_seconds = s.busy_seconds;
+  return g;
+}
+
+std::string default_python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+
+fs::path reference_script() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "c2f" / "bench" / "c2f_reference.py";
+    if (fs::exists(installed)) return installed;
+  }
+  return fs::path(C2F_SOURCE_DIR) / "bench" / "python" / "c2f_reference.py";
+}
+
+c2f::Mask read_reference_mask(const fs::path& file, const std::string& id, const c2f::Geometry& g) {
+  H5::H5File f(file.string(), H5F_ACC_RDONLY);
+  H5::DataSet ds = f.openDataSet("masks/" + id);
+  hsize_t dims[3] = {0, 0, 0};
+  if (ds.getSpace().getSimpleExtentNdims() != 3) throw c2f::InputError(file.string(), id + ": mask is not 3-D");
+  ds.getSpace().getSimpleExtentDims(dims);
+  if (std::int64_t(dims[0]) != g.dims[2] || std::int64_t(dims[1]) != g.dims[1] || std::int64_t(dims[2]) != g.dims[0])
+    throw c2f::InputError(file.string(), id + ": mask of another size");
+  c2f::Mask m(g);
+  ds.read(m.data(), H5::PredType::NATIVE_UINT8);
+  return m;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Benchmarks of c2f: stages vs memcpy, cases in flight, scaling, and the Python/PyTorch peer", "c2f-bench"};
+  std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", device = "cpu", python;
+  int repeats = 5, cases = 6, in_flight = 3, threads = 0;
+  bool do_stages = false, do_graph = false, do_scaling = false, do_peer = false, quick = false;
+  std::vector<int> slices{32, 64, 128, 256};
+  app.add_flag("--stages", do_stages, "per-stage throughput beside memcpy");
+  app.add_flag("--graph", do_graph, "the graph on a cohort: 1 case in flight vs --in-flight");
+  app.add_flag("--scaling", do_scaling, "seconds per case against the number of slices");
+  app.add_flag("--peer", do_peer, "the Python/PyTorch reference on the same cases and weights");
+  app.add_flag("--quick", quick, "small sizes and few repeats (a smoke run)");
+  app.add_option("--large", large, "NIH-size volume for the stage bench")->capture_default_str();
+  app.add_option("--small", small, "small volume (stages), cohort volume (graph, peer)")->capture_default_str();
+  app.add_option("--slices", slices, "slice counts for --scaling (at --small's in-plane size)");
+  app.add_option("--repeats", repeats, "repeats per stage (min and median are reported)")->capture_default_str();
+  app.add_option("--cases", cases, "cases for --graph and --peer")->capture_default_str();
+  app.add_option("--in-flight", in_flight, "cases in flight for the overlapped --graph run")->capture_default_str();
+  app.add_option("--models", models, "model folder (default: the shipped phantom weights)");
+  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
+  app.add_option("--python", python, "python3 with numpy, h5py and torch (default: /usr/bin/python3)");
+  app.add_option("-o,--out", out, "JSON report")->capture_default_str();
+
+  return c2f::run_tool(app, argc, argv, [&] {
+    if (!do_stages && !do_graph && !do_scaling && !do_peer) do_stages = do_graph = do_scaling = do_peer = true;
+    if (quick) {
+      large = "128x128x64", small = "64x64x32", repeats = std::min(repeats, 2), cases = std::min(cases, 2);
+      slices = {8, 16, 24, 32};
+    }
+    if (repeats < 1 || cases < 1 || in_flight < 1) throw c2f::OptionError("repeats, cases and in-flight must be at least 1");
+    if (python.empty()) python = default_python();
+    const int used_threads = c2f::set_intra_op_threads(threads);
+    const fs::path model_dir = models.empty() ? fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet" : fs::path(models);
+    const fs::path scratch = fs::temp_directory_path() / fmt::format("c2f-bench-{}", ::getpid());
+    fs::create_directories(scratch);
+    struct Cleanup {
+      fs::path p;
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(p, ec);
+      }
+    } cleanup{scratch};
+
+    json report{{"device", device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()}};
+    if (do_stages) {
+      json stages = json::object();
+      for (const std::string& size : {large, small}) {
+        c2f::PhantomOptions o;
+        o.size = c2f::parse_size(size);
+        const auto p = c2f::make_phantom(o, 0);
+        const auto rows = bench_stages(p.c, repeats);
+        fmt::print("stages on {} ({} repeats; 'vs memcpy' = memcpy time / stage time, 1 = as fast as a copy)\n{}\n", size,
+                   repeats, stage_table(rows));
+        stages[size] = stage_json(rows);
+      }
+      report["stages"] = stages;
+    }
+
+    std::unique_ptr<c2f::NetworkInference> net;
+    if (do_graph || do_scaling || do_peer) net = std::make_unique<c2f::NetworkInference>(model_dir, device);
+    c2f::SegmentationOptions so;
+    if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};
+    std::vector<c2f::CaseSource> cohort;
+    if (do_graph || do_peer) cohort = write_cohort(scratch / "cohort", c2f::parse_size(small), cases, 4242);
+
+    if (do_graph) {
+      c2f::SegmentationOptions one = so, many = so;
+      one.cases_in_flight = 1;
+      many.cases_in_flight = std::size_t(in_flight);
+      const GraphRun a = run_graph(cohort, *net, one), b = run_graph(cohort, *net, many);
+      fmt::print("graph on {} cases of {} ({}):\n{:<22} {:>9} {:>9} {:>14}\n", cases, small, net->describe(),
+                 "cases in flight", "wall s", "model s", "wall / model");
+      for (const auto* g : {&a, &b})
+        fmt::print("{:<22} {:>9.2f} {:>9.2f} {:>14.3f}\n", g == &a ? 1 : in_flight, g->report.seconds, g->model_seconds,
+                   g->report.seconds / g->model_seconds);
+      fmt::print("wall time with {} in flight / with 1: {:.3f}\n\n", in_flight, b.report.seconds / a.report.seconds);
+      report["graph"] = {{"cases", cases},
+                         {"size", small},
+                         {"one_in_flight", {{"wall_s", a.report.seconds}, {"model_s", a.model_seconds}}},
+                         {"in_flight", in_flight},
+                         {"many_in_flight", {{"wall_s", b.report.seconds}, {"model_s", b.model_seconds}}},
+                         {"wall_ratio_many_to_one", b.report.seconds / a.report.seconds},
+                         {"wall_to_model_many", b.report.seconds / b.model_seconds}};
+    }
+
+    if (do_scaling) {
+      const c2f::Index3 plane = c2f::parse_size(small);
+      json rows = json::array();
+      fmt::print("seconds per case against slices ({}x{} in-plane, 1 case, fixed 3 fine iterations):\n{:>8} {:>10} {:>10}\n",
+                 plane[0], plane[1], "slices", "seconds", "s/slice");
+      for (int n : slices) {
+        const auto one = write_cohort(scratch / fmt::format("scale{}", n), {plane[0], plane[1], n}, 1, 77);
+        c2f::SegmentationOptions o = so;
+        o.cases_in_flight = 1;
+        o.convergence.max_iterations = 3;
+        o.convergence.stop_dsc = 1.0;  // the same work at every size: 3 fine rounds
+        const GraphRun g = run_graph(one, *net, o);
+        fmt::print("{:>8} {:>10.2f} {:>10.4f}\n", n, g.report.seconds, g.report.seconds / n);
+        rows.push_back({{"slices", n}, {"seconds", g.report.seconds}, {"model_s", g.model_seconds}});
+      }
+      fmt::print("\n");
+      report["scaling"] = rows;
+    }
+
+    if (do_peer) {
+      // Both read the same HDF5 case store and use the same six checkpoints.
+      const fs::path store = scratch / "cases.h5", ref_out = scratch / "reference.h5";
+      {
+        c2f::CaseStoreWriter w(store, 1);
+        for (const auto& c : cohort) w.add(c2f::load_case(c));
+        w.commit();
+      }
+      c2f::SegmentationOptions o = so;
+      o.cases_in_flight = std::size_t(in_flight);
+      const auto t_cpp = Clock::now();
+      c2f::CaseStoreReader reader(store);
+      const auto ids = reader.case_ids();
+      std::vector<c2f::Mask> cpp(ids.size());
+      const auto rep = c2f::segment_cases(
+          ids.size(), [&](std::size_t i) { return reader.read_case(ids[i]); }, *net, o,
+          [&](c2f::CaseResult&& r) { cpp[r.index] = std::move(r.mask); });
+      const double cpp_s = c2f::seconds_since(t_cpp);
+      const std::string cmd = fmt::format("{} {} {} {} {} --threads {} > {}", python, reference_script().string(),
+                                          store.string(), model_dir.string(), ref_out.string(), used_threads,
+                                          (scratch / "reference.json").string());
+      const auto t_py = Clock::now();
+      if (std::system(cmd.c_str()) != 0) throw c2f::Error("the Python reference failed: " + cmd);
+      const double py_s = c2f::seconds_since(t_py);
+      std::ifstream in(scratch / "reference.json");
+      const json py = json::parse(in);
+      double worst = 1, sum = 0;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const double d = c2f::dice(cpp[i], read_reference_mask(ref_out, ids[i], cpp[i].geometry()));
+        worst = std::min(worst, d);
+        sum += d;
+      }
+      fmt::print("peer on {} cases of {}: C++ graph {:.2f} s (store to masks), Python/PyTorch {:.2f} s (process; {:.2f} s "
+                 "in its loop)\nPython / C++ wall time: {:.2f}x; mask agreement DSC mean {:.4f}, min {:.4f}\n\n",
+                 ids.size(), small, cpp_s, py_s, py["seconds"].get<double>(), py_s / cpp_s, sum / double(ids.size()), worst);
+      report["peer"] = {{"cases", ids.size()},       {"cpp_s", cpp_s},         {"python_process_s", py_s},
+                        {"python_loop_s", py["seconds"]}, {"ratio_python_to_cpp", py_s / cpp_s},
+                        {"dsc_mean", sum / double(ids.size())}, {"dsc_min", worst}, {"python", py},
+                        {"cpp_model_s", [&] {
+                           for (const auto& s : rep.stages)
+                             if (s.stage == "infer") return s.busy_seconds;
+                           return 0.0;
+                         }()}};
+    }
+    c2f::write_text_atomically(out, report.dump(2) + "\n");
+    fmt::print("report: {}\n", out);
+    return 0;
+  });
+}
