@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "c2f/graphs/device_thread.hpp"
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/stages/bounding_box.hpp"
 #include "c2f/stages/crop_with_frame.hpp"
@@ -198,14 +199,29 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     return work;
   });
 
-  // The device: one forward pass at a time.
-  flow::function_node<BatchPtr, BatchPtr> infer(g, flow::serial, [&](const BatchPtr& w) {
-    timed(kInfer, w->round->run, [&] {
-      w->prediction.range = w->batch.range;
-      inference.predict(w->round->scale, w->batch, w->prediction.probabilities);
-      w->batch.data = {};  // the slices are no longer needed
+  // The device: one forward pass at a time, all on the device's own thread. An exception there
+  // is kept and rethrown after the graph has drained.
+  DeviceThread device;
+  std::mutex device_error_lock;
+  std::exception_ptr device_error;
+  using InferNode = flow::async_node<BatchPtr, BatchPtr>;
+  InferNode infer(g, flow::unlimited, [&](const BatchPtr& w, InferNode::gateway_type& gateway) {
+    gateway.reserve_wait();
+    device.submit([&, w, gw = &gateway] {
+      try {
+        timed(kInfer, w->round->run, [&] {
+          w->prediction.range = w->batch.range;
+          inference.predict(w->round->scale, w->batch, w->prediction.probabilities);
+          w->batch.data = {};  // the slices are no longer needed
+        });
+        gw->try_put(w);
+      } catch (...) {
+        std::lock_guard lock(device_error_lock);
+        if (!device_error) device_error = std::current_exception();
+        g.cancel();
+      }
+      gw->release_wait();
     });
-    return w;
   });
 
   using RouteOut = flow::multifunction_node<BatchPtr, std::tuple<BatchPtr, BatchPtr, BatchPtr>>;
@@ -388,6 +404,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   source.activate();
   g.wait_for_all();
+  if (device_error) std::rethrow_exception(device_error);
 
   SegmentationReport report;
   report.seconds = seconds_since(t_start);
