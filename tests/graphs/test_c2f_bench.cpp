@@ -1,0 +1,31 @@
+// c2f-bench runs every part; its Python/PyTorch reference gives the same masks as c2f. The
+// figures themselves are not asserted: speed is for the benchmark to report, not a test.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/tool_runner.hpp"
+
+using namespace c2f;
+
+TEST_CASE("c2f-bench --quick: stages against memcpy, cases in flight, scaling, and a peer that agrees") {
+  test::ScratchDir dir("bench");
+  const auto r = test::run(C2F_BENCH_EXE, std::string("--quick --python ") + C2F_PYTHON + " -o " + (dir / "b.json").string(),
+                           dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::ifstream in(dir / "b.json");
+  const auto j = nlohmann::json::parse(in);
+  REQUIRE(j["stages"].size() == 2);
+  for (const auto& [size, rows] : j["stages"].items()) {
+    CHECK(rows.size() == 13);
+    for (const auto& row : rows) {
+      CHECK(row["min_s"].get<double>() > 0);
+      CHECK(row["ratio_to_memcpy"].get<double>() > 0);
+    }
+  }
+  CHECK(j["graph"]["wall_ratio_many_to_one"].get<double>() > 0);
+  CHECK(j["scaling"].size() == 4);
+  CHECK(j["peer"]["dsc_min"].get<double>() >= 0.99);
+}
