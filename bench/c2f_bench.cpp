@@ -215,6 +215,10 @@ int main(int argc, char** argv) {
   app.add_option("--in-flight", in_flight, "cases in flight for the overlapped --graph run")->capture_default_str();
   app.add_option("--models", models, "model folder (default: the shipped phantom weights)");
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  c2f::InferenceOptions inference;
+  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
+      ->capture_default_str();
+  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
   app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
   app.add_option("--python", python, "python3 with numpy, h5py and torch (default: /usr/bin/python3)");
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
@@ -255,7 +259,10 @@ int main(int argc, char** argv) {
     }
 
     std::unique_ptr<c2f::NetworkInference> net;
-    if (do_graph || do_scaling || do_peer) net = std::make_unique<c2f::NetworkInference>(model_dir, device);
+    if (do_graph || do_scaling || do_peer) {
+      inference.device = device;
+      net = std::make_unique<c2f::NetworkInference>(model_dir, inference);
+    }
     c2f::SegmentationOptions so;
     if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};
     std::vector<c2f::CaseSource> cohort;

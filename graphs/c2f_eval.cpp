@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  c2f::InferenceOptions inference;
+  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
+      ->capture_default_str();
+  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
   app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str();
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
@@ -125,7 +129,8 @@ int main(int argc, char** argv) {
     const auto t0 = c2f::StageClock::now();
     double model_seconds = 0, wall_seconds = 0;
     for (const Group& group : groups) {
-      c2f::NetworkInference networks(group.models, device);
+      inference.device = device;
+      c2f::NetworkInference networks(group.models, inference);
       const auto& set = networks.info();
       o.window = {set.window_lower_hu, set.window_upper_hu};
       const auto load = [&](std::size_t i) { return c2f::load_case(group.cases[i]); };

@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
   app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)");
   app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights");
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  c2f::InferenceOptions inference;
+  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
+      ->capture_default_str();
+  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")->capture_default_str();
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
   int threads = 0;
@@ -97,7 +101,8 @@ int main(int argc, char** argv) {
 
     const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
     c2f::set_intra_op_threads(threads);
-    c2f::NetworkInference networks(model_dir, device);
+    inference.device = device;
+    c2f::NetworkInference networks(model_dir, inference);
     const auto& set = networks.info();
     if (window.empty()) {
       o.window = {set.window_lower_hu, set.window_upper_hu};

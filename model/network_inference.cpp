@@ -7,6 +7,10 @@
 #include "c2f/model/checkpoint.hpp"
 #include "c2f/model/runtime.hpp"
 #include "c2f/model/torch_pch.hpp"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include "c2f/pipeline/errors.hpp"
 
 namespace fs = std::filesystem;
@@ -19,6 +23,35 @@ fs::path checkpoint_path(const fs::path& folder, Scale scale, View view) {
 }
 
 constexpr std::array<Scale, 2> kScales{Scale::Coarse, Scale::Fine};
+
+// Autocast on for one forward pass, on the CPU or CUDA; off again however the pass ends.
+// LibTorch 2.4 replaced the per-device setters by ones that take the device type.
+class AutocastScope {
+ public:
+  AutocastScope(bool cuda, c10::ScalarType type) : cuda_(cuda) { set(true, type); }
+  ~AutocastScope() {
+    set(false, c10::ScalarType::Undefined);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  void set(bool on, c10::ScalarType type) const {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const c10::DeviceType device = cuda_ ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+    if (on) at::autocast::set_autocast_dtype(device, type);
+    at::autocast::set_autocast_enabled(device, on);
+#else
+    if (cuda_) {
+      if (on) at::autocast::set_autocast_gpu_dtype(type);
+      at::autocast::set_enabled(on);
+    } else {
+      if (on) at::autocast::set_autocast_cpu_dtype(type);
+      at::autocast::set_cpu_enabled(on);
+    }
+#endif
+  }
+  bool cuda_;
+};
 }  // namespace
 
 NetworkSetInfo read_network_set(const fs::path& folder) {
@@ -52,23 +85,52 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
   return set;
 }
 
+void InferenceOptions::validate() const {
+  check_device_name(device);
+  if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
+    throw OptionError("unknown precision '" + precision + "' (expected auto, fp32, bf16 or fp16)");
+  // LibTorch 1.13's CPU autocast leaves GroupNorm with bf16 inputs and fp32 weights: low
+  // precision is for CUDA, where autocast runs normalisation in fp32.
+  if ((precision == "fp16" || precision == "bf16") && torch::Device(check_device_name(device)).is_cpu())
+    throw OptionError(precision + " inference needs a CUDA device; the CPU runs fp32");
+}
+
+std::string InferenceOptions::resolved_precision() const {
+  if (precision != "auto") return precision;
+  return torch::Device(check_device_name(device)).is_cuda() ? "bf16" : "fp32";
+}
+
 struct NetworkInference::Impl {
   NetworkSetInfo info;
   torch::Device device{torch::kCPU};
+  c10::ScalarType autocast_type = torch::kFloat32;  // kFloat32: no autocast
+  bool channels_last = false;
+  torch::Tensor staging;                            // pinned host memory (CUDA)
   std::array<SegmentationModel, 6> networks;  // [scale * 3 + view]
   SegmentationModel& network(Scale scale, View view) { return networks[std::size_t(scale) * 3 + std::size_t(view)]; }
 };
 
-NetworkInference::NetworkInference(const fs::path& folder, const std::string& device) : impl_(std::make_unique<Impl>()) {
+NetworkInference::NetworkInference(const fs::path& folder, const InferenceOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  options.validate();
   impl_->info = read_network_set(folder);
-  impl_->info.device = check_device_name(device);
+  impl_->info.device = check_device_name(options.device);
+  impl_->info.precision = options.resolved_precision();
   impl_->device = torch::Device(impl_->info.device);
+  impl_->autocast_type = impl_->info.precision == "bf16"   ? torch::kBFloat16
+                         : impl_->info.precision == "fp16" ? torch::kFloat16
+                                                           : torch::kFloat32;
+  impl_->channels_last = options.channels_last || impl_->device.is_cuda();
+  if (impl_->device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // slice sizes repeat
   for (Scale scale : kScales)
     for (View view : kViews) {
       LoadedCheckpoint loaded =
           load_checkpoint(checkpoint_path(folder, scale, view), {impl_->info.model, view_name(view), scale_name(scale)});
       loaded.model->eval();
       loaded.model->to(impl_->device);
+      if (impl_->channels_last)
+        for (auto& p : loaded.model->parameters())
+          if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
       impl_->network(scale, view) = std::move(loaded.model);
     }
 }
@@ -79,19 +141,37 @@ void NetworkInference::predict(Scale scale, const SliceBatch& batch, std::vector
   const std::int64_t n = batch.range.count(), h = batch.height(), w = batch.width();
   if (std::int64_t(batch.data.size()) != n * 3 * h * w) throw std::invalid_argument("NetworkInference: batch size mismatch");
   torch::InferenceMode inference;
+  Impl& m = *impl_;
   // from_blob does not copy; the batch outlives the call.
   torch::Tensor x = torch::from_blob(const_cast<float*>(batch.data.data()), {n, 3, h, w}, torch::kFloat32);
-  if (!impl_->device.is_cpu()) x = x.to(impl_->device, /*non_blocking=*/false);
-  torch::Tensor p = torch::sigmoid(impl_->network(scale, batch.view)->forward(x));
-  if (!impl_->device.is_cpu()) p = p.to(torch::kCPU);
-  p = p.contiguous();
+  if (m.device.is_cuda()) {
+    // Stage in pinned memory so the copy to the device is asynchronous on the current stream.
+    if (!m.staging.defined() || m.staging.numel() < x.numel())
+      m.staging = torch::empty({x.numel()}, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+    torch::Tensor pinned = m.staging.narrow(0, 0, x.numel()).view({n, 3, h, w});
+    pinned.copy_(x);
+    x = pinned.to(m.device, /*non_blocking=*/true);
+  }
+  if (m.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor logits;
+  if (m.autocast_type != torch::kFloat32) {
+    // Autocast as torch.autocast does: matrix products in the low precision, the rest in fp32.
+    const AutocastScope autocast(m.device.is_cuda(), m.autocast_type);
+    logits = m.network(scale, batch.view)->forward(x);
+  } else {
+    logits = m.network(scale, batch.view)->forward(x);
+  }
+  // One device-to-host copy per batch, in fp32 and the plain layout the accumulator reads.
+  torch::Tensor p = torch::sigmoid(logits.to(torch::kFloat32)).to(torch::kCPU).contiguous();
   if (p.sizes() != torch::IntArrayRef{n, 3, h, w})
-    throw std::logic_error(fmt::format("NetworkInference: {} returned a map of another size", impl_->info.model));
+    throw std::logic_error(fmt::format("NetworkInference: {} returned a map of another size", m.info.model));
   probabilities.resize(std::size_t(n * 3 * h * w));
   std::memcpy(probabilities.data(), p.data_ptr<float>(), probabilities.size() * sizeof(float));
 }
 
-std::string NetworkInference::describe() const { return fmt::format("{} on {}", impl_->info.model, impl_->info.device); }
+std::string NetworkInference::describe() const {
+  return fmt::format("{} on {} ({})", impl_->info.model, impl_->info.device, impl_->info.precision);
+}
 
 const NetworkSetInfo& NetworkInference::info() const { return impl_->info; }
 

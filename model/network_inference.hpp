@@ -17,17 +17,31 @@ struct NetworkSetInfo {
   std::filesystem::path folder;
   std::string model;  // "light-unet", "fcn8s-vgg16"
   float window_lower_hu = -100, window_upper_hu = 240;
-  std::string device;  // "cpu", "cuda:0"
+  std::string device;     // "cpu", "cuda:0"
+  std::string precision;  // "fp32", "bf16", "fp16"
 };
 
 // Reads the six checkpoints' info without loading weights. Throws InputError naming the folder
 // or file: a missing checkpoint, a mismatched one, networks or windows that differ.
 NetworkSetInfo read_network_set(const std::filesystem::path& folder);
 
+// How the networks run. On a GPU: "bf16" autocast (the default there), channels-last memory,
+// cuDNN autotuning, inputs staged in pinned host memory and copied without blocking; a batch's
+// result is fetched once, when the batch is done (no host sync inside the network).
+struct InferenceOptions {
+  std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
+  std::string precision = "auto"; // "fp32", "bf16", "fp16" (bf16, fp16: CUDA only); "auto": bf16 on CUDA, fp32 on CPU
+  bool channels_last = false;     // also the default on CUDA (set there whatever this says)
+  void validate() const;          // throws OptionError
+  std::string resolved_precision() const;
+};
+
 class NetworkInference final : public ViewInference {
  public:
-  // Loads the six networks onto `device` ("cpu", "cuda", "cuda:N"; checked).
-  NetworkInference(const std::filesystem::path& folder, const std::string& device = "cpu");
+  // Loads the six networks onto the device (checked).
+  NetworkInference(const std::filesystem::path& folder, const InferenceOptions& options = {});
+  NetworkInference(const std::filesystem::path& folder, const std::string& device)
+      : NetworkInference(folder, InferenceOptions{device}) {}
   ~NetworkInference() override;
 
   void predict(Scale scale, const SliceBatch& batch, std::vector<float>& probabilities) override;

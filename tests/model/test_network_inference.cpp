@@ -1,0 +1,81 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "c2f/model/checkpoint.hpp"
+#include "c2f/model/network_inference.hpp"
+#include "c2f/phantom/phantom.hpp"
+#include "c2f/pipeline/errors.hpp"
+#include "c2f/stages/window.hpp"
+#include "test_support.hpp"
+
+using namespace c2f;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path kShipped = fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet";
+
+SliceBatch phantom_batch(View view) {
+  PhantomOptions o;
+  o.size = {64, 64, 32};
+  const auto p = make_phantom(o, 0);
+  const Volume<float> v = window_normalize(*p.c.image);
+  return make_slice_batch(v, view, Box3{{4, 6, 2}, {60, 50, 30}}, {10, 14});
+}
+}  // namespace
+
+TEST_CASE("a model set is six checkpoints that agree on network and window") {
+  const NetworkSetInfo info = read_network_set(kShipped);
+  CHECK(info.model == "light-unet");
+  CHECK(info.window_lower_hu == -100);
+  CHECK(info.window_upper_hu == 240);
+
+  test::ScratchDir dir("network-set");
+  for (const auto& e : fs::directory_iterator(kShipped))
+    if (e.path().extension() == ".pt") fs::copy_file(e.path(), dir / e.path().filename().string());
+  fs::remove(dir / "fine_sagittal.pt");
+  try {
+    read_network_set(dir.path());
+    FAIL("a set without fine_sagittal.pt was accepted");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("fine_sagittal.pt") != std::string::npos);
+  }
+  // A checkpoint under another network's name is refused, naming the file.
+  fs::copy_file(dir / "fine_axial.pt", dir / "fine_sagittal.pt");
+  CHECK_THROWS_WITH_AS(read_network_set(dir.path()), doctest::Contains("fine_sagittal.pt"), InputError);
+}
+
+TEST_CASE("NetworkInference gives sigmoid maps of the batch's size; channels-last changes nothing but speed") {
+  const SliceBatch batch = phantom_batch(View::Coronal);
+  NetworkInference plain(kShipped);
+  InferenceOptions cl;
+  cl.channels_last = true;
+  NetworkInference last(kShipped, cl);
+  std::vector<float> a, b;
+  plain.predict(Scale::Fine, batch, a);
+  last.predict(Scale::Fine, batch, b);
+  REQUIRE(a.size() == batch.data.size());
+  REQUIRE(b.size() == a.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i] >= 0.f);
+    REQUIRE(a[i] <= 1.f);
+    worst = std::max(worst, double(std::abs(a[i] - b[i])));
+  }
+  CHECK(worst < 1e-4);
+  CHECK(plain.describe() == "light-unet on cpu (fp32)");
+}
+
+TEST_CASE("inference options are checked") {
+  InferenceOptions o;
+  o.precision = "int8";
+  CHECK_THROWS_AS(o.validate(), OptionError);
+  o.precision = "fp16";  // CUDA only
+  CHECK_THROWS_AS(o.validate(), OptionError);
+  o.precision = "bf16";
+  CHECK_THROWS_AS(o.validate(), OptionError);
+  o.precision = "auto";
+  CHECK(o.resolved_precision() == "fp32");
+  o.device = "tpu";
+  CHECK_THROWS_AS(o.validate(), OptionError);
+}
