@@ -152,12 +152,14 @@ std::vector<c2f::CaseSource> write_cohort(const fs::path& dir, const c2f::Index3
 struct GraphRun {
   c2f::SegmentationReport report;
   double model_seconds = 0;
+  double macs = 0;  // multiply-adds the networks did in this run
   std::vector<c2f::Mask> masks;  // by case index
 };
 
 GraphRun run_graph(const std::vector<c2f::CaseSource>& cases, c2f::ViewInference& net, c2f::SegmentationOptions o) {
   GraphRun g;
   g.masks.resize(cases.size());
+  const auto macs0 = net.multiply_adds();
   g.report = c2f::segment_cases(
       cases.size(), [&](std::size_t i) { return c2f::load_case(cases[i]); }, net, o,
       [&](c2f::CaseResult&& r) {
@@ -167,6 +169,7 @@ GraphRun run_graph(const std::vector<c2f::CaseSource>& cases, c2f::ViewInference
       });
   for (const auto& s : g.report.stages)
     if (s.stage == "infer") g.model_seconds = s.busy_seconds;
+  g.macs = double(net.multiply_adds() - macs0);
   return g;
 }
 
@@ -200,12 +203,18 @@ int main(int argc, char** argv) {
   CLI::App app{"Benchmarks of c2f: stages vs memcpy, cases in flight, scaling, and the Python/PyTorch peer", "c2f-bench"};
   std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", device = "cpu", python;
   int repeats = 5, cases = 6, in_flight = 3, threads = 0;
-  bool do_stages = false, do_graph = false, do_scaling = false, do_peer = false, quick = false;
+  bool do_stages = false, do_graph = false, do_scaling = false, do_peer = false, do_volume = false, quick = false;
+  int fine_rounds = 3;
+  double peak_tflops = 0;
   std::vector<int> slices{32, 64, 128, 256};
   app.add_flag("--stages", do_stages, "per-stage throughput beside memcpy");
   app.add_flag("--graph", do_graph, "the graph on a cohort: 1 case in flight vs --in-flight");
   app.add_flag("--scaling", do_scaling, "seconds per case against the number of slices");
   app.add_flag("--peer", do_peer, "the Python/PyTorch reference on the same cases and weights");
+  app.add_flag("--volume", do_volume, "one --large volume, NIfTI file to NIfTI mask: seconds, model busy share, FLOP/s");
+  app.add_option("--fine-rounds", fine_rounds, "--volume: fine rounds run (the paper averaged about 3); 0: the stop rule")
+      ->capture_default_str();
+  app.add_option("--peak-tflops", peak_tflops, "--volume: the device's peak (H100 SXM dense bf16: 989) for the fraction");
   app.add_flag("--quick", quick, "small sizes and few repeats (a smoke run)");
   app.add_option("--large", large, "NIH-size volume for the stage bench")->capture_default_str();
   app.add_option("--small", small, "small volume (stages), cohort volume (graph, peer)")->capture_default_str();
@@ -224,7 +233,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
 
   return c2f::run_tool(app, argc, argv, [&] {
-    if (!do_stages && !do_graph && !do_scaling && !do_peer) do_stages = do_graph = do_scaling = do_peer = true;
+    if (!do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)
+      do_stages = do_graph = do_scaling = do_peer = do_volume = true;
     if (quick) {
       large = "128x128x64", small = "64x64x32", repeats = std::min(repeats, 2), cases = std::min(cases, 2);
       slices = {8, 16, 24, 32};
@@ -259,7 +269,7 @@ int main(int argc, char** argv) {
     }
 
     std::unique_ptr<c2f::NetworkInference> net;
-    if (do_graph || do_scaling || do_peer) {
+    if (do_graph || do_scaling || do_peer || do_volume) {
       inference.device = device;
       net = std::make_unique<c2f::NetworkInference>(model_dir, inference);
     }
@@ -278,7 +288,8 @@ int main(int argc, char** argv) {
       for (const auto* g : {&a, &b})
         fmt::print("{:<22} {:>9.2f} {:>9.2f} {:>14.3f}\n", g == &a ? 1 : in_flight, g->report.seconds, g->model_seconds,
                    g->report.seconds / g->model_seconds);
-      fmt::print("wall time with {} in flight / with 1: {:.3f}\n\n", in_flight, b.report.seconds / a.report.seconds);
+      fmt::print("wall time with {} in flight / with 1: {:.3f}; the networks ran at {:.1f} GFLOP/s while busy\n\n",
+                 in_flight, b.report.seconds / a.report.seconds, 2 * b.macs / b.model_seconds * 1e-9);
       report["graph"] = {{"cases", cases},
                          {"size", small},
                          {"one_in_flight", {{"wall_s", a.report.seconds}, {"model_s", a.model_seconds}}},
@@ -305,6 +316,41 @@ int main(int argc, char** argv) {
       }
       fmt::print("\n");
       report["scaling"] = rows;
+    }
+
+    if (do_volume) {
+      // What a user's run costs: read a NIfTI file, segment, write the mask file.
+      const auto one = write_cohort(scratch / "volume", c2f::parse_size(large), 1, 11);
+      c2f::SegmentationOptions o = so;
+      o.cases_in_flight = 1;
+      if (fine_rounds > 0) {
+        o.convergence.max_iterations = fine_rounds;
+        o.convergence.stop_dsc = 1.0;  // exactly fine_rounds rounds, whatever the weights
+      }
+      const auto macs0 = net->multiply_adds();
+      const auto t0 = Clock::now();
+      c2f::SegmentationReport rep = c2f::segment_cases(
+          1, [&](std::size_t) { return c2f::load_case(one[0]); }, *net, o,
+          [&](c2f::CaseResult&& r) {
+            if (!r.error.empty()) throw c2f::InputError(one[0].image.string(), r.error);
+            c2f::write_nifti(scratch / "volume" / "mask.nii.gz", r.mask, r.input.layout);
+          });
+      const double wall = c2f::seconds_since(t0), macs = double(net->multiply_adds() - macs0);
+      double model_s = 0;
+      for (const auto& st : rep.stages)
+        if (st.stage == "infer") model_s = st.busy_seconds;
+      const double tflops = 2 * macs / model_s * 1e-12;
+      fmt::print("one {} volume, file to mask ({}, {} fine rounds): {:.2f} s; networks busy {:.2f} s ({:.1f} % of the "
+                 "wall time), {:.1f} GMAC, {:.3f} TFLOP/s while busy{}\n\n",
+                 large, net->describe(), fine_rounds > 0 ? std::to_string(fine_rounds) : std::string("stop-rule"), wall,
+                 model_s, 100 * model_s / wall, macs * 1e-9, tflops,
+                 peak_tflops > 0 ? fmt::format(", {:.1f} % of the {} TFLOP/s peak", 100 * tflops / peak_tflops, peak_tflops)
+                                 : std::string());
+      json stages = json::array();
+      for (const auto& st : rep.stages) stages.push_back({{"stage", st.stage}, {"busy_s", st.busy_seconds}, {"calls", st.calls}});
+      report["volume"] = {{"size", large},           {"model", net->describe()}, {"fine_rounds", fine_rounds},
+                          {"wall_s", wall},          {"model_busy_s", model_s},  {"model_busy_share", model_s / wall},
+                          {"multiply_adds", macs},   {"tflops_while_busy", tflops}, {"stages", stages}};
     }
 
     if (do_peer) {

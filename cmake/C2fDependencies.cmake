@@ -14,9 +14,9 @@ if(NOT TBB_FOUND)
   c2f_missing("oneTBB" libtbb-dev)
 endif()
 
-find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+find_package(OpenCV QUIET COMPONENTS core imgproc)
 if(NOT OpenCV_FOUND)
-  c2f_missing("OpenCV (core, imgproc, imgcodecs)" libopencv-dev)
+  c2f_missing("OpenCV (core, imgproc)" libopencv-dev)
 endif()
 
 find_package(fmt CONFIG QUIET)

@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
     c2f::write_text_atomically(dir / "per_case.csv", per_case);
 
     // Figure 3 of the paper: mean d(t) against t, and how many iterations d(t) > 0.95 needed.
-    c2f::Chart dt{c2f::Chart::Kind::Line, "mean d(t) over cases", "iteration t", "d(t)"};
+    c2f::Chart dt;
+    dt.kind = c2f::Chart::Kind::Line, dt.title = "mean d(t) over cases", dt.x_label = "iteration t", dt.y_label = "d(t)";
     for (int t = 1; t <= iterations; ++t) {
       double s = 0;
       for (const auto& e : cases) s += e.d_t[std::size_t(t - 1)];
@@ -221,13 +222,17 @@ int main(int argc, char** argv) {
     }
     dt.x_min = 1, dt.x_max = iterations, dt.y_min = std::min(0.5, *std::min_element(dt.y.begin(), dt.y.end())), dt.y_max = 1;
     c2f::write_png(dir / "d_t.png", c2f::draw_chart(dt));
-    c2f::Chart hist{c2f::Chart::Kind::Bars, "iterations until d(t) > 0.95", "iterations", "cases"};
+    c2f::Chart hist;
+    hist.kind = c2f::Chart::Kind::Bars, hist.title = "iterations until d(t) > 0.95", hist.x_label = "iterations",
+    hist.y_label = "cases";
     std::vector<double> counts(std::size_t(iterations), 0);
     for (const auto& e : cases) counts[std::size_t(c2f::stop_iteration(e.d_t, 0.95) - 1)] += 1;
     for (int t = 1; t <= iterations; ++t) hist.x.push_back(t), hist.y.push_back(counts[std::size_t(t - 1)]);
     hist.x_min = 0, hist.x_max = iterations + 1, hist.y_max = std::max(1.0, *std::max_element(counts.begin(), counts.end()));
     c2f::write_png(dir / "iterations.png", c2f::draw_chart(hist));
-    c2f::Chart scatter{c2f::Chart::Kind::Scatter, "DSC per case", "coarse DSC", "final DSC (d(t) > 0.95)"};
+    c2f::Chart scatter;
+    scatter.kind = c2f::Chart::Kind::Scatter, scatter.title = "DSC per case", scatter.x_label = "coarse DSC",
+    scatter.y_label = "final DSC (d(t) > 0.95)";
     for (const auto& e : cases) scatter.x.push_back(e.coarse_dsc), scatter.y.push_back(e.final.dice);
     scatter.diagonal = true;
     c2f::write_png(dir / "dsc_coarse_vs_fine.png", c2f::draw_chart(scatter));

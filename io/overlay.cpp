@@ -1,9 +1,10 @@
 #include "c2f/io/overlay.hpp"
 
+#include "c2f/io/png.hpp"
+
 #include <algorithm>
 #include <vector>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "c2f/pipeline/atomic_file.hpp"
@@ -78,9 +79,24 @@ cv::Mat render_slice(const Image& image, View view, std::int64_t k, const Mask* 
 }
 
 void write_png(const std::filesystem::path& path, const cv::Mat& picture) {
-  std::vector<unsigned char> bytes;
-  if (!cv::imencode(".png", picture, bytes)) throw OutputError(path.string(), "PNG encoding failed");
-  write_text_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  if (picture.depth() != CV_8U || (picture.channels() != 3 && picture.channels() != 1) || picture.empty())
+    throw OutputError(path.string(), "only 8-bit grey or BGR pictures are written as PNG");
+  Picture p{picture.cols, picture.rows, picture.channels(), {}};
+  p.pixels.resize(std::size_t(p.width) * std::size_t(p.height) * std::size_t(p.channels));
+  std::uint8_t* out = p.pixels.data();
+  for (int y = 0; y < picture.rows; ++y) {
+    const std::uint8_t* row = picture.ptr<std::uint8_t>(y);
+    if (p.channels == 1) {
+      out = std::copy(row, row + picture.cols, out);
+    } else {
+      for (int x = 0; x < picture.cols; ++x, out += 3) {  // OpenCV's BGR to PNG's RGB
+        out[0] = row[3 * x + 2];
+        out[1] = row[3 * x + 1];
+        out[2] = row[3 * x];
+      }
+    }
+  }
+  write_text_atomically(path, encode_png(p, 6));
 }
 
 }  // namespace c2f

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "c2f/model/checkpoint.hpp"
+#include "c2f/model/mac_counting.hpp"
 #include "c2f/model/runtime.hpp"
 #include "c2f/model/torch_pch.hpp"
 
@@ -106,6 +107,7 @@ struct NetworkInference::Impl {
   c10::ScalarType autocast_type = torch::kFloat32;  // kFloat32: no autocast
   bool channels_last = false;
   torch::Tensor staging;                            // pinned host memory (CUDA)
+  std::int64_t macs = 0;
   std::array<SegmentationModel, 6> networks;  // [scale * 3 + view]
   SegmentationModel& network(Scale scale, View view) { return networks[std::size_t(scale) * 3 + std::size_t(view)]; }
 };
@@ -161,6 +163,7 @@ void NetworkInference::predict(Scale scale, const SliceBatch& batch, std::vector
   } else {
     logits = m.network(scale, batch.view)->forward(x);
   }
+  m.macs += last_forward_macs(*m.network(scale, batch.view));
   // One device-to-host copy per batch, in fp32 and the plain layout the accumulator reads.
   torch::Tensor p = torch::sigmoid(logits.to(torch::kFloat32)).to(torch::kCPU).contiguous();
   if (p.sizes() != torch::IntArrayRef{n, 3, h, w})
@@ -172,6 +175,8 @@ void NetworkInference::predict(Scale scale, const SliceBatch& batch, std::vector
 std::string NetworkInference::describe() const {
   return fmt::format("{} on {} ({})", impl_->info.model, impl_->info.device, impl_->info.precision);
 }
+
+std::int64_t NetworkInference::multiply_adds() const { return impl_->macs; }
 
 const NetworkSetInfo& NetworkInference::info() const { return impl_->info; }
 

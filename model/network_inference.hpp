@@ -46,6 +46,7 @@ class NetworkInference final : public ViewInference {
 
   void predict(Scale scale, const SliceBatch& batch, std::vector<float>& probabilities) override;
   std::string describe() const override;
+  std::int64_t multiply_adds() const override;  // counted by the convolutions themselves, exact
   const NetworkSetInfo& info() const;
 
  private:

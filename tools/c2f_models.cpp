@@ -1,5 +1,7 @@
 // c2f-models: the registered networks with their parameter counts and cost per slice; and
-// stripping a training checkpoint down to the weights and their info, for shipping.
+// stripping a training checkpoint down to the weights and their info, for shipping; and an
+// untrained model set (six freshly initialised networks) for timing runs where no trained
+// weights exist, such as fcn8s-vgg16 on a GPU machine.
 #include "c2f/model/checkpoint.hpp"
 #include "c2f/model/segmentation_model.hpp"
 #include "tool_main.hpp"
@@ -10,12 +12,32 @@ int main(int argc, char** argv) {
   std::vector<std::string> strip;
   app.add_option("--slice", size, "slice size HxW the cost is measured at")->capture_default_str();
   app.add_option("--strip", strip, "IN OUT: copy checkpoint IN to OUT without its optimiser state")->expected(2);
+  std::vector<std::string> untrained;
+  app.add_option("--untrained-set", untrained, "MODEL DIR: six untrained checkpoints of MODEL in DIR (for timing only)")
+      ->expected(2);
   return c2f::run_tool(app, argc, argv, [&] {
     if (!strip.empty()) {
       const auto c = c2f::load_checkpoint(strip[0]);
       c2f::save_checkpoint(strip[1], *c.model, c.info);
       fmt::print("{} -> {} ({} {} {}, iteration {})\n", strip[0], strip[1], c.info.model, c.info.scale, c.info.view,
                  c.info.iteration);
+      return 0;
+    }
+    if (!untrained.empty()) {
+      c2f::check_model_name(untrained[0]);
+      std::filesystem::create_directories(untrained[1]);
+      for (const char* scale : {"coarse", "fine"})
+        for (const char* view : {"coronal", "sagittal", "axial"}) {
+          auto m = c2f::make_model(untrained[0]);
+          c2f::CheckpointInfo info;
+          info.model = untrained[0];
+          info.scale = scale;
+          info.view = view;
+          info.hyper = {{"untrained", true}};
+          c2f::save_checkpoint(std::filesystem::path(untrained[1]) / fmt::format("{}_{}.pt", scale, view), *m, info);
+        }
+      fmt::print("six untrained {} networks in {} (their masks mean nothing: for timing only)\n", untrained[0],
+                 untrained[1]);
       return 0;
     }
     const auto s = c2f::parse_size(size + "x1");
