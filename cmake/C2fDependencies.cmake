@@ -16,7 +16,19 @@ endif()
 
 find_package(OpenCV QUIET COMPONENTS core imgproc)
 if(NOT OpenCV_FOUND)
-  c2f_missing("OpenCV (core, imgproc)" libopencv-dev)
+  # A tree of carried libraries (scripts/gpu/prepare-carry.sh) holds OpenCV's core and imgproc
+  # without the CMake files of the whole OpenCV, which would check for every module.
+  find_path(C2F_OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4)
+  find_library(C2F_OPENCV_CORE_LIBRARY opencv_core)
+  find_library(C2F_OPENCV_IMGPROC_LIBRARY opencv_imgproc)
+  if(NOT C2F_OPENCV_INCLUDE_DIR OR NOT C2F_OPENCV_CORE_LIBRARY OR NOT C2F_OPENCV_IMGPROC_LIBRARY)
+    c2f_missing("OpenCV (core, imgproc)" libopencv-dev)
+  endif()
+  add_library(c2f_opencv_bare INTERFACE IMPORTED GLOBAL)
+  target_include_directories(c2f_opencv_bare INTERFACE ${C2F_OPENCV_INCLUDE_DIR})
+  target_link_libraries(c2f_opencv_bare INTERFACE ${C2F_OPENCV_IMGPROC_LIBRARY} ${C2F_OPENCV_CORE_LIBRARY})
+  set(OpenCV_LIBS c2f_opencv_bare)
+  message(STATUS "c2f: OpenCV core and imgproc from ${C2F_OPENCV_CORE_LIBRARY} (no OpenCVConfig.cmake)")
 endif()
 
 find_package(fmt CONFIG QUIET)
