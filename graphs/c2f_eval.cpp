@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     if (preset == "released-code") {
       o.frame = 20;
       o.coarse_fusion.rule = c2f::FusionRule::Majority;
+      o.fine_post_processing = true;
     } else if (preset != "paper") {
       throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
     }

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", out, "output folder; each case goes to OUT/<case>/")->required();
   app.add_option("--label", label, "ground-truth mask for a single input (a cohort brings its own labels)");
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
-  app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion)")
+  app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
       ->capture_default_str();
   auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
   iterations->capture_default_str();
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
     if (preset == "released-code") {
       if (frame->count() == 0) o.frame = 20;
       o.coarse_fusion.rule = c2f::FusionRule::Majority;
+      o.fine_post_processing = true;
     } else if (preset != "paper") {
       throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
     }

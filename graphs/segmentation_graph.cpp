@@ -12,6 +12,7 @@
 #include "c2f/graphs/device_thread.hpp"
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/connected_components.hpp"
 #include "c2f/stages/crop_with_frame.hpp"
 #include "c2f/stages/metrics.hpp"
 #include "c2f/stages/threshold.hpp"
@@ -281,6 +282,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     timed(kPasteBack, round->run, [&] {
       CaseRun& run = *round->run;
       Mask s = paste_back(round->region_mask, round->region.box, run.normalized->geometry(), std::uint8_t{0});
+      if (o.fine_post_processing && round->scale == Scale::Fine) s = keep_large_components(s);
       RoundRecord rec;
       rec.iteration = round->iteration;
       rec.region = round->region.box;

@@ -38,6 +38,7 @@ struct SegmentationOptions {
   WindowOptions window;            // must be the window the networks were trained with
   FusionOptions coarse_fusion;     // mean (paper) | majority (released code) | weighted
   FusionOptions fine_fusion;
+  bool fine_post_processing = false; // keep components >= half the largest (the released code's)
   std::int64_t batch_slices = 8;   // 3-slice images per forward pass
   std::size_t cases_in_flight = 2;
   std::size_t batches_in_flight = 4;

@@ -6,6 +6,7 @@
 #include "c2f/graphs/segmentation_graph.hpp"
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/stages/bounding_box.hpp"
+#include "c2f/stages/connected_components.hpp"
 #include "c2f/stages/metrics.hpp"
 
 using namespace c2f;
@@ -213,4 +214,18 @@ TEST_CASE("the coarse round records each view's own DSC") {
   ThresholdNetwork net;
   const Collected c = run({encoded_case(1, {40, 36, 30})}, net, {});
   for (double d : c.results.at(0).rounds[0].view_dsc) CHECK(d == 1.0);
+}
+
+TEST_CASE("fine post-processing leaves only components of at least half the largest") {
+  ThresholdNetwork noisy(0.05), noisy_again(0.05);
+  SegmentationOptions o;
+  o.convergence.max_iterations = 2;
+  o.frame = 30;  // a large region, so the flicker lands outside the organ
+  const Collected plain = run({encoded_case(0, {48, 44, 36})}, noisy, o);
+  o.fine_post_processing = true;
+  const Collected kept = run({encoded_case(0, {48, 44, 36})}, noisy_again, o);
+  const Mask& m = kept.results.at(0).mask;
+  CHECK(dice(keep_large_components(m), m) == 1.0);
+  CHECK(count_foreground(m) < count_foreground(plain.results.at(0).mask));
+  CHECK(dice(m, *kept.results[0].input.label) > dice(plain.results[0].mask, *plain.results[0].input.label));
 }

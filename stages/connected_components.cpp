@@ -1,0 +1,63 @@
+#include "c2f/stages/connected_components.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+namespace c2f {
+
+namespace {
+struct UnionFind {
+  std::vector<std::int32_t> parent;
+  std::int32_t add() {
+    parent.push_back(std::int32_t(parent.size()));
+    return parent.back();
+  }
+  std::int32_t find(std::int32_t a) {
+    while (parent[std::size_t(a)] != a) a = parent[std::size_t(a)] = parent[std::size_t(parent[std::size_t(a)])];
+    return a;
+  }
+  void unite(std::int32_t a, std::int32_t b) {
+    a = find(a), b = find(b);
+    if (a != b) parent[std::size_t(std::max(a, b))] = std::min(a, b);
+  }
+};
+}  // namespace
+
+Mask keep_large_components(const Mask& mask, double min_fraction) {
+  if (!(min_fraction >= 0 && min_fraction <= 1)) throw std::invalid_argument("keep_large_components: fraction outside [0, 1]");
+  const std::int64_t n = mask.size(), foreground = count_foreground(mask);
+  if (foreground == 0 || 2 * foreground >= n) return mask;
+  const std::int64_t nx = mask.nx(), ny = mask.ny(), nz = mask.nz();
+  std::vector<std::int32_t> label(std::size_t(n), -1);
+  UnionFind sets;
+  const std::uint8_t* m = mask.data();
+  // Label in memory order; join with the x-, y- and z-neighbours already labelled.
+  for (std::int64_t z = 0, i = 0; z < nz; ++z)
+    for (std::int64_t y = 0; y < ny; ++y)
+      for (std::int64_t x = 0; x < nx; ++x, ++i) {
+        if (!m[i]) continue;
+        std::int32_t l = -1;
+        const auto join = [&](std::int64_t j) {
+          if (label[std::size_t(j)] < 0) return;
+          if (l < 0) l = label[std::size_t(j)];
+          else sets.unite(l, label[std::size_t(j)]);
+        };
+        if (x > 0) join(i - 1);
+        if (y > 0) join(i - nx);
+        if (z > 0) join(i - nx * ny);
+        label[std::size_t(i)] = l >= 0 ? l : sets.add();
+      }
+  std::vector<std::int64_t> size(sets.parent.size(), 0);
+  for (auto& l : label)
+    if (l >= 0) ++size[std::size_t(l = sets.find(l))];
+  const std::int64_t largest = *std::max_element(size.begin(), size.end());
+  Mask out(mask.geometry(), 0);
+  std::uint8_t* o = out.data();
+  for (std::int64_t i = 0; i < n; ++i)
+    if (label[std::size_t(i)] >= 0 && double(size[std::size_t(label[std::size_t(i)])]) >= min_fraction * double(largest)) o[i] = 1;
+  return out;
+}
+
+}  // namespace c2f

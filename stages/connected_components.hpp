@@ -1,0 +1,18 @@
+#pragma once
+// KeepLargeComponents: the released code's post-processing of fine results (METHOD.md): keep the
+// 6-connected components of at least `min_fraction` (0.5) of the largest one's size. Skipped
+// (the mask is returned as it is) when the mask is empty or covers half the volume or more.
+//   in:  Mask            out: Mask on the same grid
+//   notes: one labelling pass with a union-find over runs of x; memory: one int32 per voxel.
+#include "c2f/pipeline/volume.hpp"
+
+namespace c2f {
+
+Mask keep_large_components(const Mask& mask, double min_fraction = 0.5);
+
+struct KeepLargeComponents {
+  double min_fraction = 0.5;
+  Mask operator()(const Mask& m) const { return keep_large_components(m, min_fraction); }
+};
+
+}  // namespace c2f

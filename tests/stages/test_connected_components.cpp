@@ -1,0 +1,48 @@
+#include <doctest/doctest.h>
+
+#include "c2f/stages/connected_components.hpp"
+
+using namespace c2f;
+
+namespace {
+Mask empty_mask(const Index3& dims) {
+  Geometry g;
+  g.dims = dims;
+  return Mask(g, 0);
+}
+void fill(Mask& m, const Box3& b) {
+  for (std::int64_t z = b.lo[2]; z < b.hi[2]; ++z)
+    for (std::int64_t y = b.lo[1]; y < b.hi[1]; ++y)
+      for (std::int64_t x = b.lo[0]; x < b.hi[0]; ++x) m(x, y, z) = 1;
+}
+}  // namespace
+
+TEST_CASE("components of at least half the largest are kept; 6-connectivity, not 26") {
+  Mask m = empty_mask({20, 20, 20});
+  fill(m, {{0, 0, 0}, {4, 4, 4}});      // 64: the largest
+  fill(m, {{10, 10, 10}, {14, 14, 12}});  // 32: exactly half, kept
+  fill(m, {{16, 0, 0}, {19, 3, 3}});    // 27: dropped
+  m(4, 4, 4) = 1;                       // touches the largest only at a corner: its own component
+  const Mask out = KeepLargeComponents{}(m);
+  CHECK(count_foreground(out) == 64 + 32);
+  CHECK(out(0, 0, 0) == 1);
+  CHECK(out(10, 10, 10) == 1);
+  CHECK(out(16, 0, 0) == 0);
+  CHECK(out(4, 4, 4) == 0);
+  // A U shape whose arms meet only at the far end is one component (labels are merged).
+  Mask u = empty_mask({10, 10, 3});
+  fill(u, {{0, 0, 0}, {1, 10, 1}});
+  fill(u, {{5, 0, 0}, {6, 10, 1}});
+  fill(u, {{0, 9, 0}, {6, 10, 1}});
+  u(9, 0, 2) = 1;
+  CHECK(count_foreground(keep_large_components(u)) == count_foreground(u) - 1);
+}
+
+TEST_CASE("post-processing is skipped for an empty mask or one covering half the volume") {
+  Mask none = empty_mask({4, 4, 4});
+  CHECK(count_foreground(keep_large_components(none)) == 0);
+  Mask half = empty_mask({4, 4, 4});
+  fill(half, {{0, 0, 0}, {4, 4, 2}});
+  half(0, 0, 3) = 1;  // a small far component that would otherwise go
+  CHECK(count_foreground(keep_large_components(half)) == 33);
+}
