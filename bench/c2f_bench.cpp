@@ -17,8 +17,6 @@
 #include "c2f/io/case_store.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/nifti.hpp"
-#include "c2f/model/network_inference.hpp"
-#include "c2f/model/runtime.hpp"
 #include "c2f/phantom/phantom.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "c2f/stages/bounding_box.hpp"
@@ -28,6 +26,7 @@
 #include "c2f/stages/tri_planar.hpp"
 #include "c2f/stages/view_fusion.hpp"
 #include "c2f/stages/window.hpp"
+#include "inference_cli.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -74,7 +73,10 @@ std::vector<StageRow> bench_stages(const c2f::Case& c, int repeats) {
   const double n = double(hu.size());
   std::vector<StageRow> rows;
   const auto add = [&](std::string name, double bytes, auto&& body) {
-    StageRow r{std::move(name), bytes, n};
+    StageRow r;
+    r.stage = std::move(name);
+    r.bytes = bytes;
+    r.voxels = n;
     body();  // warm-up: first-touch of caches and allocator
     r.t = repeat(repeats, body);
     r.copy = memcpy_time(std::size_t(bytes), repeats);
@@ -176,13 +178,7 @@ GraphRun run_graph(const std::vector<c2f::CaseSource>& cases, c2f::ViewInference
 std::string default_python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
 
 fs::path reference_script() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share" / "c2f" / "bench" / "c2f_reference.py";
-    if (fs::exists(installed)) return installed;
-  }
-  return fs::path(C2F_SOURCE_DIR) / "bench" / "python" / "c2f_reference.py";
+  return c2f::shipped_file("bench/c2f_reference.py", fs::path(C2F_SOURCE_DIR) / "bench" / "python" / "c2f_reference.py");
 }
 
 c2f::Mask read_reference_mask(const fs::path& file, const std::string& id, const c2f::Geometry& g) {
@@ -201,8 +197,8 @@ c2f::Mask read_reference_mask(const fs::path& file, const std::string& id, const
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmarks of c2f: stages vs memcpy, cases in flight, scaling, and the Python/PyTorch peer", "c2f-bench"};
-  std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", device = "cpu", python;
-  int repeats = 5, cases = 6, in_flight = 3, threads = 0;
+  std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", python;
+  int repeats = 5, cases = 6, in_flight = 3;
   bool do_stages = false, do_graph = false, do_scaling = false, do_peer = false, do_volume = false, quick = false;
   int fine_rounds = 3;
   double peak_tflops = 0;
@@ -223,12 +219,8 @@ int main(int argc, char** argv) {
   app.add_option("--cases", cases, "cases for --graph and --peer")->capture_default_str();
   app.add_option("--in-flight", in_flight, "cases in flight for the overlapped --graph run")->capture_default_str();
   app.add_option("--models", models, "model folder (default: the shipped phantom weights)");
-  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
-  c2f::InferenceOptions inference;
-  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
-      ->capture_default_str();
-  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
-  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
+  c2f::InferenceCli inference;
+  inference.add_to(app);
   app.add_option("--python", python, "python3 with numpy, h5py and torch (default: /usr/bin/python3)");
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
 
@@ -241,7 +233,7 @@ int main(int argc, char** argv) {
     }
     if (repeats < 1 || cases < 1 || in_flight < 1) throw c2f::OptionError("repeats, cases and in-flight must be at least 1");
     if (python.empty()) python = default_python();
-    const int used_threads = c2f::set_intra_op_threads(threads);
+    const int used_threads = inference.apply();
     const fs::path model_dir = models.empty() ? fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet" : fs::path(models);
     const fs::path scratch = fs::temp_directory_path() / fmt::format("c2f-bench-{}", ::getpid());
     fs::create_directories(scratch);
@@ -253,7 +245,7 @@ int main(int argc, char** argv) {
       }
     } cleanup{scratch};
 
-    json report{{"device", device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()}};
+    json report{{"device", inference.options.device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()}};
     if (do_stages) {
       json stages = json::object();
       for (const std::string& size : {large, small}) {
@@ -270,8 +262,7 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<c2f::NetworkInference> net;
     if (do_graph || do_scaling || do_peer || do_volume) {
-      inference.device = device;
-      net = std::make_unique<c2f::NetworkInference>(model_dir, inference);
+      net = std::make_unique<c2f::NetworkInference>(model_dir, inference.options);
     }
     c2f::SegmentationOptions so;
     if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};

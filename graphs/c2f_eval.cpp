@@ -12,11 +12,10 @@
 #include "c2f/io/nifti.hpp"
 #include "c2f/io/overlay.hpp"
 #include "c2f/io/plot.hpp"
-#include "c2f/model/network_inference.hpp"
-#include "c2f/model/runtime.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "c2f/stages/evaluation.hpp"
 #include "c2f/stages/metrics.hpp"
+#include "inference_cli.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -68,10 +67,10 @@ std::string number(double v) { return std::isnan(v) ? std::string() : fmt::forma
 int main(int argc, char** argv) {
   CLI::App app{"The paper's tables for a cohort: coarse views, fine iterations, stop rules, oracle box, baselines",
                "c2f-eval"};
-  std::string input, out, models, folds_file, device = "cpu", preset = "paper";
+  std::string input, out, models, folds_file, preset = "paper";
   std::vector<std::string> baselines;
   c2f::SegmentationOptions o;
-  int iterations = 10, threads = 0;
+  int iterations = 10;
   bool no_oracle = false, quiet = false;
   app.add_option("-i,--input", input, "cohort folder with labels (NIH, MSD or plain layout)")->required();
   app.add_option("-m,--models", models, "model folder: fold0, fold1, ... (cross-validation) or one set of six")
@@ -82,12 +81,8 @@ int main(int argc, char** argv) {
   app.add_option("--preset", preset, "paper or released-code")->capture_default_str();
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
-  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
-  c2f::InferenceOptions inference;
-  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
-      ->capture_default_str();
-  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
-  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
+  c2f::InferenceCli inference;
+  inference.add_to(app);
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str();
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "no progress lines");
@@ -114,7 +109,7 @@ int main(int argc, char** argv) {
     o.convergence.stop_dsc = 1.0;  // d(t) > 1 never holds
     o.keep_iterations = true;
     o.validate();
-    c2f::set_intra_op_threads(threads);
+    inference.apply();
 
     const c2f::Cohort cohort = c2f::discover_cohort(input);
     for (const auto& c : cohort.cases)
@@ -130,8 +125,7 @@ int main(int argc, char** argv) {
     const auto t0 = c2f::StageClock::now();
     double model_seconds = 0, wall_seconds = 0;
     for (const Group& group : groups) {
-      inference.device = device;
-      c2f::NetworkInference networks(group.models, inference);
+      c2f::NetworkInference networks(group.models, inference.options);
       const auto& set = networks.info();
       o.window = {set.window_lower_hu, set.window_upper_hu};
       const auto load = [&](std::size_t i) { return c2f::load_case(group.cases[i]); };

@@ -12,24 +12,15 @@
 #include "c2f/graphs/segmentation_outputs.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/nifti.hpp"
-#include "c2f/model/network_inference.hpp"
-#include "c2f/model/runtime.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
+#include "inference_cli.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-// The shipped weights: installed beside the executable's prefix, or in the source tree it was
-// built from.
 fs::path default_models() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share" / "c2f" / "weights" / "phantom-light-unet";
-    if (fs::is_directory(installed)) return installed;
-  }
-  return fs::path(C2F_SOURCE_WEIGHTS);
+  return c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
 }
 
 std::string dsc_text(double d) { return d >= 0 ? fmt::format("{:.4f}", d) : std::string("-"); }
@@ -45,7 +36,7 @@ std::string stage_table(const c2f::SegmentationReport& report) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Segment the pancreas in abdominal CT, coarse to fine (Zhou et al. 2016)", "c2f-segment"};
-  std::string input, out, label, models, window, device = "cpu", preset = "paper", coarse_fusion, fine_fusion, weights;
+  std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
   bool no_overlays = false, quiet = false;
@@ -65,15 +56,10 @@ int main(int argc, char** argv) {
   app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)");
   app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)");
   app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights");
-  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
-  c2f::InferenceOptions inference;
-  app.add_option("--precision", inference.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
-      ->capture_default_str();
-  app.add_flag("--channels-last", inference.channels_last, "channels-last tensors (always on CUDA)");
+  c2f::InferenceCli inference;
+  inference.add_to(app);
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")->capture_default_str();
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
-  int threads = 0;
-  app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
   app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("-q,--quiet", quiet, "no progress bar");
@@ -101,9 +87,8 @@ int main(int argc, char** argv) {
     if (!label.empty() && !fs::is_regular_file(label)) throw c2f::InputError(label, "no such label file");
 
     const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
-    c2f::set_intra_op_threads(threads);
-    inference.device = device;
-    c2f::NetworkInference networks(model_dir, inference);
+    inference.apply();
+    c2f::NetworkInference networks(model_dir, inference.options);
     const auto& set = networks.info();
     if (window.empty()) {
       o.window = {set.window_lower_hu, set.window_upper_hu};

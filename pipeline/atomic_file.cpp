@@ -27,13 +27,17 @@ std::string full_extension(const fs::path& p) {
 fs::path temporary_sibling(const fs::path& final_path) {
   static std::atomic<unsigned> counter{0};
   const std::string ext = full_extension(final_path);
-  const std::string name = "." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(counter.fetch_add(1)) + ext;
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "." + string.
+  std::string name = ".";
+  name += final_path.filename().string();
+  name += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ext;
   return final_path.parent_path() / name;
 }
 
 int remove_stale_temporaries(const fs::path& final_path) {
-  const std::string prefix = "." + final_path.filename().string() + ".tmp-";
+  std::string prefix = ".";  // appended, not "." + string: see temporary_sibling
+  prefix += final_path.filename().string();
+  prefix += ".tmp-";
   const fs::path dir = final_path.parent_path().empty() ? fs::path(".") : final_path.parent_path();
   std::error_code ec;
   int removed = 0;

@@ -1,21 +1,13 @@
 #include <doctest/doctest.h>
 
+#include "stages/mask_fixtures.hpp"
+
 #include "c2f/stages/connected_components.hpp"
 
 using namespace c2f;
 
-namespace {
-Mask empty_mask(const Index3& dims) {
-  Geometry g;
-  g.dims = dims;
-  return Mask(g, 0);
-}
-void fill(Mask& m, const Box3& b) {
-  for (std::int64_t z = b.lo[2]; z < b.hi[2]; ++z)
-    for (std::int64_t y = b.lo[1]; y < b.hi[1]; ++y)
-      for (std::int64_t x = b.lo[0]; x < b.hi[0]; ++x) m(x, y, z) = 1;
-}
-}  // namespace
+using test::empty_mask;
+using test::fill;
 
 TEST_CASE("components of at least half the largest are kept; 6-connectivity, not 26") {
   Mask m = empty_mask({20, 20, 20});

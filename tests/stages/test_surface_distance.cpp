@@ -1,24 +1,15 @@
 #include <doctest/doctest.h>
 
+#include "stages/mask_fixtures.hpp"
+
 #include <cmath>
 
 #include "c2f/stages/surface_distance.hpp"
 
 using namespace c2f;
 
-namespace {
-Mask empty_mask(const Index3& dims, const Vec3& spacing) {
-  Geometry g;
-  g.dims = dims;
-  g.spacing_mm = spacing;
-  return Mask(g, 0);
-}
-void fill(Mask& m, const Box3& b) {
-  for (std::int64_t z = b.lo[2]; z < b.hi[2]; ++z)
-    for (std::int64_t y = b.lo[1]; y < b.hi[1]; ++y)
-      for (std::int64_t x = b.lo[0]; x < b.hi[0]; ++x) m(x, y, z) = 1;
-}
-}  // namespace
+using test::empty_mask;
+using test::fill;
 
 TEST_CASE("two single voxels: every distance is their distance, in mm") {
   Mask a = empty_mask({10, 10, 10}, {2.0, 1.0, 0.5}), b = a;

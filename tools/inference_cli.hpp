@@ -1,0 +1,40 @@
+#pragma once
+// The command-line options every executable that runs the networks shares, and where shipped
+// files are found: installed under <prefix>/share/c2f, or in the source tree built from.
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "c2f/model/network_inference.hpp"
+#include "c2f/model/runtime.hpp"
+
+namespace c2f {
+
+struct InferenceCli {
+  InferenceOptions options;
+  int threads = 0;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
+    app.add_option("--precision", options.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
+        ->capture_default_str();
+    app.add_flag("--channels-last", options.channels_last, "channels-last tensors (always on CUDA)");
+    app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
+  }
+  // Sets LibTorch's CPU threads (before any network runs); returns the number set.
+  int apply() const { return set_intra_op_threads(threads); }
+};
+
+// share/c2f/<relative> beside the running executable's prefix when installed, else source_path.
+inline std::filesystem::path shipped_file(const std::filesystem::path& relative, const std::filesystem::path& source_path) {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "c2f" / relative;
+    if (std::filesystem::exists(installed)) return installed;
+  }
+  return source_path;
+}
+
+}  // namespace c2f
