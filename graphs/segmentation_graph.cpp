@@ -96,9 +96,8 @@ struct BatchWork {
   SlicePrediction prediction;
 };
 using BatchPtr = std::shared_ptr<BatchWork>;
-struct ViewDone {
+struct ViewDone {  // the join's port says which view
   Key key = 0;
-  View view = View::Axial;
   std::shared_ptr<ProbabilityMap> map;
 };
 struct BoxFound {
@@ -242,7 +241,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     timed(kAverage, w->round->run, [&] {
       ViewAccumulator& acc = *w->round->views[v];
       acc.add(w->prediction);
-      if (acc.complete()) done = ViewDone{w->round->key(), w->batch.view, std::make_shared<ProbabilityMap>(acc.finish())};
+      if (acc.complete()) done = ViewDone{w->round->key(), std::make_shared<ProbabilityMap>(acc.finish())};
     });
     std::get<1>(out).try_put(1);  // a batch token back
     if (done) std::get<0>(out).try_put(std::move(*done));
