@@ -1,7 +1,11 @@
 // c2f-eval end to end on small phantom cases with the shipped weights.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
 #include <sstream>
+
+#include "c2f/io/folds.hpp"
 
 #include "tools/tool_runner.hpp"
 
@@ -65,4 +69,37 @@ TEST_CASE("c2f-eval refuses a cohort without labels, naming the image") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("phantom_000.nii.gz") != std::string::npos);
   CHECK(r.err.find("label") != std::string::npos);
+}
+
+TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the fold that left it out") {
+  test::ScratchDir dir("eval-cv");
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir.path());
+  REQUIRE(r.exit_code == 0);
+  for (int k : {0, 1}) {
+    r = test::run(C2F_TRAIN_EXE,
+                  "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
+                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 -q",
+                  dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  r = test::run(C2F_EVAL_EXE,
+                "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " -o " + (dir / "eval").string() +
+                    " --iterations 2 --no-oracle -q",
+                dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const Folds folds = read_folds(dir / "models" / "folds.json");
+  REQUIRE(folds.folds.size() == 2);
+  const auto rows = read_csv(dir / "eval" / "per_case.csv");
+  REQUIRE(rows.size() == 5);
+  std::set<std::string> seen;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const std::string& id = rows[i][0];
+    const int fold = std::stoi(rows[i][1]);
+    REQUIRE((fold == 0 || fold == 1));
+    const auto& members = folds.folds[std::size_t(fold)];
+    CHECK(std::find(members.begin(), members.end(), id) != members.end());
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 4);
+  CHECK(r.out.find("4 case(s), 2 fold(s)") != std::string::npos);
 }
