@@ -16,7 +16,8 @@ install(TARGETS c2f c2f_pipeline c2f_io c2f_stages c2f_phantom
 install(EXPORT c2fTargets NAMESPACE c2f:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/c2f)
 
 if(TARGET c2f_model)
-  install(TARGETS c2f_model EXPORT c2fModelTargets
+  # The model component: the networks and the graphs that run them (c2f::model, c2f::graphs).
+  install(TARGETS c2f_model c2f_graphs EXPORT c2fModelTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
