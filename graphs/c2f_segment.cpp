@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
-  bool no_overlays = false, quiet = false;
+  bool no_overlays = false, quiet = false, resume = false;
   app.add_option("-i,--input", input, "a NIfTI file, a DICOM series folder, or a cohort folder (NIH, MSD, plain)")
       ->required();
   app.add_option("-o,--out", out, "output folder; each case goes to OUT/<case>/")->required();
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
   app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
-  app.add_flag("-q,--quiet", quiet, "no progress bar");
+  app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
+  app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
 
   return c2f::run_tool(app, argc, argv, [&] {
     if (preset == "released-code") {
@@ -108,9 +109,25 @@ int main(int argc, char** argv) {
       cases.front().label = label;
     }
     std::error_code ec;
+    const bool out_existed = fs::exists(out, ec);
     fs::create_directories(out, ec);
     if (ec) throw c2f::OutputError(out, "cannot create the output folder: " + ec.message());
-    c2f::remove_stale_temporaries(out);
+    c2f::remove_stale_temporaries(fs::path(out) / "summary.json");
+    c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
+
+    // Cases a previous run finished: report.json is written last, atomically, so its presence
+    // without an error means every output of the case is whole.
+    std::vector<nlohmann::json> finished;
+    if (resume) {
+      std::vector<c2f::CaseSource> todo;
+      for (const auto& c : cases) {
+        const auto report = c2f::finished_case_report(fs::path(out) / c.id);
+        if (report) finished.push_back(*report);
+        else todo.push_back(c);
+      }
+      cases = std::move(todo);
+    }
+    for (const auto& c : cases) c2f::remove_stale_case_temporaries(fs::path(out) / c.id);
 
     const bool tty = ::isatty(2) && !quiet;
     if (!quiet)
@@ -121,13 +138,26 @@ int main(int argc, char** argv) {
     nlohmann::json summary = nlohmann::json::array();
     std::string csv = "case,dsc_coarse,dsc_final,iterations,stop,coarse_empty,seconds,error\n";
     std::vector<std::string> rows;
+    for (const auto& report : finished) {
+      summary.push_back(report);
+      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0);
+      const std::string id = report.value("case", "");
+      csv += fmt::format("{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
+                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", report.value("iterations", 0),
+                         report.value("stop", ""), report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
+      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
+                                 report.value("iterations", 0), "resumed"));
+    }
     std::size_t done = 0;
     const auto t0 = c2f::StageClock::now();
     const auto sink = [&](c2f::CaseResult&& r) {
-      c2f::write_case_outputs(out, r, outputs);
       ++done;
-      const nlohmann::json report = c2f::case_report(r);
-      summary.push_back(report);
+      if (r.error.empty()) {
+        c2f::write_case_outputs(out, r, outputs);
+        summary.push_back(c2f::case_report(r));
+      } else {  // one line that names the file; a failed case leaves no folder behind
+        fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
+      }
       const double coarse = r.error.empty() && !r.rounds.empty() ? r.rounds.front().dsc : -1;
       const double fine = r.error.empty() && !r.rounds.empty() ? r.rounds.back().dsc : -1;
       csv += fmt::format("{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
@@ -160,6 +190,10 @@ int main(int argc, char** argv) {
     for (const auto& s : report.stages)
       timing["stages"].push_back({{"stage", s.stage}, {"busy_seconds", s.busy_seconds}, {"calls", s.calls},
                                   {"share_of_wall", s.busy_seconds / std::max(report.seconds, 1e-9)}});
+    if (summary.empty()) {  // nothing segmented: no output at all, not an empty summary
+      if (!out_existed) fs::remove(out, ec);
+      return 1;
+    }
     c2f::write_text_atomically(fs::path(out) / "summary.json",
                                nlohmann::json{{"cases", summary}, {"timing", timing}}.dump(2) + "\n");
     c2f::write_text_atomically(fs::path(out) / "summary.csv", csv);

@@ -1,6 +1,7 @@
 #include "c2f/graphs/segmentation_outputs.hpp"
 
 #include <algorithm>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -102,6 +103,33 @@ void write_case_outputs(const fs::path& out_dir, const CaseResult& r, const Outp
     }
   }
   write_text_atomically(dir / "report.json", case_report(r).dump(2) + "\n");
+}
+
+std::optional<nlohmann::json> finished_case_report(const fs::path& case_dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(case_dir / "report.json", ec) || !fs::is_regular_file(case_dir / "mask.nii.gz", ec))
+    return std::nullopt;
+  try {
+    std::ifstream in(case_dir / "report.json");
+    auto j = nlohmann::json::parse(in);
+    if (!j.is_object() || j.contains("error") || !j.contains("iterations")) return std::nullopt;
+    return j;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void remove_stale_case_temporaries(const fs::path& case_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(case_dir, ec)) return;
+  for (const char* name : {"report.json", "mask.nii.gz", "probability.h5"}) remove_stale_temporaries(case_dir / name);
+  if (fs::is_directory(case_dir / "overlay", ec))
+    for (const auto& e : fs::directory_iterator(case_dir / "overlay", ec)) {
+      const std::string n = e.path().filename().string();
+      // ".axial_0012.png.tmp-PID-N.png" -> the temporaries of "axial_0012.png"
+      if (n.size() > 1 && n[0] == '.' && n.find(".tmp-") != std::string::npos)
+        remove_stale_temporaries(case_dir / "overlay" / n.substr(1, n.find(".tmp-") - 1));
+    }
 }
 
 }  // namespace c2f

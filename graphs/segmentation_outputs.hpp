@@ -7,6 +7,7 @@
 //                                   ground truth green, overlap yellow
 // Every file is written atomically; a case's folder holds either finished files or none.
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,14 @@ struct OutputOptions {
 // The case's report: case, source, iterations, d_t, dsc_coarse, dsc_per_iteration, box, ...
 nlohmann::json case_report(const CaseResult& r);
 
-// Writes the case's files under out_dir/<case id>/. Throws OutputError.
+// Writes the case's files under out_dir/<case id>/, report.json last. Throws OutputError.
 void write_case_outputs(const std::filesystem::path& out_dir, const CaseResult& r, const OutputOptions& options);
+
+// The report of a case that an earlier run finished (report.json present, readable, without an
+// error, beside its mask), or nothing: the case is to be segmented (again).
+std::optional<nlohmann::json> finished_case_report(const std::filesystem::path& case_dir);
+
+// Removes what writers killed mid-write left in case_dir (temporary siblings of its files).
+void remove_stale_case_temporaries(const std::filesystem::path& case_dir);
 
 }  // namespace c2f

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "c2f/io/case_store.hpp"
 #include "c2f/io/dicom.hpp"
 #include "c2f/io/medical_image.hpp"
 #include "c2f/io/nifti.hpp"
@@ -22,6 +23,7 @@ const char* layout_name(CohortLayout l) {
     case CohortLayout::Nih: return "nih";
     case CohortLayout::Msd: return "msd";
     case CohortLayout::Plain: return "plain";
+    case CohortLayout::Store: return "store";
   }
   return "?";
 }
@@ -143,7 +145,11 @@ Cohort discover_cohort(const fs::path& input) {
   std::error_code ec;
   if (!fs::exists(input, ec)) throw InputError(input.string(), "no such file or folder");
   Cohort c;
-  if (fs::is_regular_file(input, ec)) {
+  const std::string ext = input.extension().string();
+  if (fs::is_regular_file(input, ec) && (ext == ".h5" || ext == ".hdf5")) {
+    c = {CohortLayout::Store, input.parent_path(), {}};
+    for (const std::string& id : CaseStoreReader(input).case_ids()) c.cases.push_back({id, input, {}, true});
+  } else if (fs::is_regular_file(input, ec)) {
     c = {CohortLayout::Single, input.parent_path(), {{strip_nifti_ext(input.filename().string()), input, {}}}};
   } else if (fs::exists(input / "dataset.json")) {
     c = discover_msd(input);
@@ -172,6 +178,7 @@ Cohort discover_cohort(const fs::path& input) {
 }
 
 Case load_case(const CaseSource& source, double tol_mm) {
+  if (source.in_store) return CaseStoreReader(source.image).read_case(source.id);
   MedicalImage m = read_medical_image(source.image);
   Case c;
   c.id = source.id;

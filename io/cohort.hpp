@@ -7,6 +7,7 @@
 //           Labels 1 (pancreas) and 2 (tumour) both count as pancreas.
 //   plain   <case>.nii.gz with <case>_label.nii.gz beside it (what c2f-phantom writes by default).
 //   single  one NIfTI file or one DICOM series folder: a cohort of one, without a label.
+//   store   an HDF5 case store (.h5, io/case_store.hpp): its cases, with their labels.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,13 +16,14 @@
 
 namespace c2f {
 
-enum class CohortLayout { Single, Nih, Msd, Plain };
+enum class CohortLayout { Single, Nih, Msd, Plain, Store };
 const char* layout_name(CohortLayout l);
 
 struct CaseSource {
   std::string id;
   std::filesystem::path image;  // a NIfTI file or a DICOM series folder
   std::filesystem::path label;  // empty when there is none
+  bool in_store = false;        // image is an HDF5 case store holding this case (and its label)
 };
 
 struct Cohort {

@@ -33,7 +33,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const gdcm::Tag kSeriesUid(0x0020, 0x000e), kPosition(0x0020, 0x0032), kOrientation(0x0020, 0x0037),
-    kPixelSpacing(0x0028, 0x0030), kModality(0x0008, 0x0060), kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011);
+    kPixelSpacing(0x0028, 0x0030), kModality(0x0008, 0x0060), kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011),
+    kSamplesPerPixel(0x0028, 0x0002), kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101),
+    kPixelRepresentation(0x0028, 0x0103), kRescaleIntercept(0x0028, 0x1052), kRescaleSlope(0x0028, 0x1053);
 
 std::vector<double> parse_numbers(const char* s) {
   std::vector<double> v;
@@ -86,6 +88,55 @@ bool has_dicm_preamble(const fs::path& p) {
   return f.read(buf, 132) && std::memcmp(buf + 128, "DICM", 4) == 0;
 }
 
+// Whether the file holds all the bytes its (uncompressed) PixelData element declares: GDCM reads
+// an element cut short by the end of the file without an error. The element is the file's last.
+bool pixel_data_in_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto at = bytes.rfind(std::string("\xE0\x7F\x10\x00", 4));
+  if (at == std::string::npos || at + 12 > bytes.size()) return false;
+  const bool explicit_vr = bytes.compare(at + 4, 2, "OW") == 0 || bytes.compare(at + 4, 2, "OB") == 0;
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + at + (explicit_vr ? 8 : 4), 4);
+  return at + (explicit_vr ? 12 : 8) + std::uint64_t(length) <= bytes.size();
+}
+
+// Values GDCM would take without complaint (or assert on while decoding) but that make no CT
+// volume: checked from the header, before any pixel is decoded.
+template <class Value>
+void check_slice_values(const std::string& file, const std::vector<double>& pos, const std::vector<double>& ori,
+                        const std::vector<double>& spacing, const Value& value) {
+  const auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (!finite(pos)) throw InputError(file, "ImagePositionPatient is not finite");
+  const Vec3 r{ori[0], ori[1], ori[2]}, c{ori[3], ori[4], ori[5]};
+  if (!finite(ori) || std::abs(dot(r, r) - 1) > 1e-2 || std::abs(dot(c, c) - 1) > 1e-2 || std::abs(dot(r, c)) > 1e-2)
+    throw InputError(file, "ImageOrientationPatient is not two orthogonal unit vectors");
+  if (!finite(spacing) || !(spacing[0] > 0) || !(spacing[1] > 0))
+    throw InputError(file, fmt::format("PixelSpacing {}\\{} is not positive", spacing[0], spacing[1]));
+  const auto integer = [&](const gdcm::Tag& t, long fallback) {
+    const char* v = value(t);
+    return v && *v ? std::atol(v) : fallback;
+  };
+  if (const long spp = integer(kSamplesPerPixel, 1); spp != 1)
+    throw InputError(file, fmt::format("not a grey-scale image ({} samples per pixel)", spp));
+  const long allocated = integer(kBitsAllocated, -1), stored = integer(kBitsStored, allocated);
+  if (allocated != 8 && allocated != 16 && allocated != 32)
+    throw InputError(file, fmt::format("BitsAllocated is {} (expected 8, 16 or 32)", allocated));
+  if (stored < 1 || stored > allocated)
+    throw InputError(file, fmt::format("BitsStored {} does not fit BitsAllocated {}", stored, allocated));
+  if (const long rep = integer(kPixelRepresentation, 0); rep != 0 && rep != 1)
+    throw InputError(file, fmt::format("PixelRepresentation is {} (expected 0 or 1)", rep));
+  for (const auto& [tag, name] : {std::pair{kRescaleSlope, "RescaleSlope"}, std::pair{kRescaleIntercept, "RescaleIntercept"}}) {
+    const char* v = value(tag);
+    if (!v || !*v) continue;
+    const auto n = parse_numbers(v);
+    if (n.size() != 1 || !std::isfinite(n[0]) || (tag == kRescaleSlope && n[0] == 0))
+      throw InputError(file, fmt::format("{} '{}' is not a usable number", name, trimmed(v)));
+  }
+}
+
 }  // namespace
 
 bool is_dicom_folder(const fs::path& folder) {
@@ -109,7 +160,8 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   if (files.empty()) throw InputError(folder.string(), "empty folder: no DICOM files");
 
   gdcm::Scanner scanner;
-  for (const auto& t : {kSeriesUid, kPosition, kOrientation, kPixelSpacing, kModality, kRows, kColumns})
+  for (const auto& t : {kSeriesUid, kPosition, kOrientation, kPixelSpacing, kModality, kRows, kColumns, kSamplesPerPixel,
+                        kBitsAllocated, kBitsStored, kPixelRepresentation, kRescaleIntercept, kRescaleSlope})
     scanner.AddTag(t);
   if (!scanner.Scan(files)) throw InputError(folder.string(), "cannot scan the folder's files");
 
@@ -119,7 +171,11 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   std::string modality;
   std::int64_t rows = -1, cols = -1;
   for (const auto& f : files) {
-    if (!scanner.IsKey(f.c_str())) continue;  // not DICOM
+    if (!scanner.IsKey(f.c_str())) {  // not DICOM: skipped, unless it claims to be
+      if (fs::path(f).extension() == ".dcm" || has_dicm_preamble(f))
+        throw InputError(f, "unreadable DICOM file (corrupt or truncated)");
+      continue;
+    }
     const auto& m = scanner.GetMapping(f.c_str());
     auto value = [&](const gdcm::Tag& t) -> const char* {
       auto it = m.find(t);
@@ -132,6 +188,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
     const auto spc = parse_numbers(value(kPixelSpacing));
     if (pos.size() != 3 || ori.size() != 6 || spc.size() != 2)
       throw InputError(f, "slice lacks ImagePositionPatient, ImageOrientationPatient or PixelSpacing");
+    check_slice_values(f, pos, ori, spc, value);
     const std::int64_t r = std::atoll(value(kRows)), c = value(kColumns) ? std::atoll(value(kColumns)) : -1;
     if (slices.empty()) {
       orientation = ori;
@@ -149,6 +206,8 @@ DicomSeries read_dicom_series(const fs::path& folder) {
     slices.push_back({fs::path(f), {pos[0], pos[1], pos[2]}, 0});
   }
   if (slices.empty()) throw InputError(folder.string(), "no DICOM images in the folder");
+  if (slices.size() == 1)
+    throw InputError(folder.string(), "a single slice: c2f needs a 3-D series (the spacing between slices is unknown)");
   if (series.size() > 1)
     throw InputError(folder.string(), fmt::format("holds {} series ({}): give c2f a folder with one series",
                                                   series.size(), fmt::join(series, ", ")));
@@ -221,7 +280,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
       const gdcm::ByteValue* bv = pd.GetByteValue();
       std::error_code size_ec;
       const auto file_bytes = fs::file_size(slices[k].file, size_ec);
-      if (!bv || bv->GetLength() < expected || size_ec || file_bytes < expected)
+      if (!bv || bv->GetLength() < expected || size_ec || file_bytes < expected || !pixel_data_in_file(slices[k].file))
         throw InputError(name, fmt::format("truncated pixel data: {} x {} pixels need {} bytes", cols, rows, expected));
     }
     std::vector<char> raw(im.GetBufferLength());

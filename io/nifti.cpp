@@ -36,6 +36,33 @@ using NimPtr = std::unique_ptr<nifti_image, NimFree>;
 constexpr std::int64_t kMaxDim = 16384;          // no CT axis comes near this
 constexpr std::int64_t kMaxVoxels = 1LL << 31;  // 8 GB as float
 
+std::string datatype_name(int dt) {
+  switch (dt) {
+    case DT_UINT8: return "uint8";
+    case DT_INT8: return "int8";
+    case DT_INT16: return "int16";
+    case DT_UINT16: return "uint16";
+    case DT_INT32: return "int32";
+    case DT_UINT32: return "uint32";
+    case DT_INT64: return "int64";
+    case DT_UINT64: return "uint64";
+    case DT_FLOAT32: return "float32";
+    case DT_FLOAT64: return "float64";
+    default: return fmt::format("unsupported (NIfTI datatype code {})", dt);
+  }
+}
+
+// Bits per voxel of the datatypes c2f reads; 0 for any other.
+int datatype_bits(int dt) {
+  switch (dt) {
+    case DT_UINT8: case DT_INT8: return 8;
+    case DT_INT16: case DT_UINT16: return 16;
+    case DT_INT32: case DT_UINT32: case DT_FLOAT32: return 32;
+    case DT_INT64: case DT_UINT64: case DT_FLOAT64: return 64;
+    default: return 0;
+  }
+}
+
 // A little- or big-endian integer from header bytes.
 template <class Int>
 Int read_int(const unsigned char* p, bool swap) {
@@ -83,6 +110,50 @@ int check_header_bytes(const fs::path& path) {
   } else {
     throw InputError(path.string(), fmt::format("not a NIfTI file: header size field is {}, expected 348 or 540", size_le));
   }
+  // The fields libnifti would accept silently or complain about on stderr.
+  const bool v1 = version == 1;
+  const int datatype = read_int<std::int16_t>(buf + (v1 ? 70 : 12), swap);
+  const int bitpix = read_int<std::int16_t>(buf + (v1 ? 72 : 14), swap);
+  const auto real = [&](int v1_offset, int v2_offset) {
+    if (v1) {
+      const std::uint32_t bits = read_int<std::uint32_t>(buf + v1_offset, swap);
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      return double(f);
+    }
+    const std::uint64_t bits = read_int<std::uint64_t>(buf + v2_offset, swap);
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+  };
+  const int bits = datatype_bits(datatype);
+  if (bits == 0) throw InputError(path.string(), "unsupported datatype: " + datatype_name(datatype));
+  if (bitpix != bits)
+    throw InputError(path.string(), fmt::format("corrupt header: bitpix {} does not match datatype {} ({} bits)", bitpix,
+                                                datatype_name(datatype), bits));
+  for (int i = 1; i <= 3; ++i)
+    if (const double p = real(76 + 4 * i, 104 + 8 * i); !std::isfinite(p))
+      throw InputError(path.string(), fmt::format("corrupt header: voxel size pixdim[{}] = {}", i, p));
+  // libnifti turns non-finite transform values into 0 and zero voxel sizes into 1: refuse both.
+  const int qform_code = v1 ? read_int<std::int16_t>(buf + 252, swap) : read_int<std::int32_t>(buf + 344, swap);
+  const int sform_code = v1 ? read_int<std::int16_t>(buf + 254, swap) : read_int<std::int32_t>(buf + 348, swap);
+  for (int i = 0; i < 6 && qform_code > 0; ++i)  // quatern_b, c, d, qoffset_x, y, z
+    if (const double q = real(256 + 4 * i, 352 + 8 * i); !std::isfinite(q))
+      throw InputError(path.string(), fmt::format("corrupt header: qform parameter {} is {}", i, q));
+  for (int i = 0; i < 12 && sform_code > 0; ++i)  // srow_x, srow_y, srow_z
+    if (const double r = real(280 + 4 * i, 400 + 8 * i); !std::isfinite(r))
+      throw InputError(path.string(), fmt::format("corrupt header: sform entry {} is {}", i, r));
+  for (int i = 1; i <= 3 && qform_code <= 0 && sform_code <= 0; ++i)
+    if (const double p = real(76 + 4 * i, 104 + 8 * i); !(p != 0))
+      throw InputError(path.string(), fmt::format("no orientation and voxel size pixdim[{}] = {}", i, p));
+  const double vox_offset = v1 ? real(108, 0) : double(read_int<std::int64_t>(buf + 168, swap));
+  const bool single_file = v1 ? buf[345] == '+' : buf[5] == '+';
+  if (single_file && !(vox_offset >= (v1 ? 352 : 544)))
+    throw InputError(path.string(), fmt::format("corrupt header: voxel data offset {} lies inside the header", vox_offset));
+  // NaN or 0 slope means "not scaled" (nibabel writes NaN); an infinite one is corruption.
+  const double slope = real(112, 176), inter = real(116, 184);
+  if (std::isinf(slope) || (slope != 0 && std::isfinite(slope) && !std::isfinite(inter)))
+    throw InputError(path.string(), fmt::format("corrupt header: intensity scaling {} * x + {}", slope, inter));
   if (dim[0] < 1 || dim[0] > 7) throw InputError(path.string(), fmt::format("corrupt header: dim[0] = {}", dim[0]));
   for (int a = 1; a <= 3; ++a) {
     const std::int64_t d = a <= dim[0] ? dim[a] : 1;
@@ -95,21 +166,6 @@ int check_header_bytes(const fs::path& path) {
   return version;
 }
 
-std::string datatype_name(int dt) {
-  switch (dt) {
-    case DT_UINT8: return "uint8";
-    case DT_INT8: return "int8";
-    case DT_INT16: return "int16";
-    case DT_UINT16: return "uint16";
-    case DT_INT32: return "int32";
-    case DT_UINT32: return "uint32";
-    case DT_INT64: return "int64";
-    case DT_UINT64: return "uint64";
-    case DT_FLOAT32: return "float32";
-    case DT_FLOAT64: return "float64";
-    default: return fmt::format("unsupported (NIfTI datatype code {})", dt);
-  }
-}
 
 NimPtr open_header(const fs::path& path, int* version = nullptr) {
   quiet_libnifti();
@@ -128,11 +184,12 @@ Geometry grid_of(const nifti_image& nim, const fs::path& path) {
   } else if (nim.qform_code > 0) {
     m = nim.qto_xyz;
   } else {  // NIfTI "method 1": voxel sizes only, axes taken as RAS
-    m.m[0][0] = nim.dx > 0 ? nim.dx : 1.0;
-    m.m[1][1] = nim.dy > 0 ? nim.dy : 1.0;
-    m.m[2][2] = nim.dz > 0 ? nim.dz : 1.0;
+    m.m[0][0] = std::abs(nim.dx);  // nonzero: checked in the header bytes
+    m.m[1][1] = std::abs(nim.dy);
+    m.m[2][2] = std::abs(nim.dz);
     m.m[3][3] = 1;
   }
+
   Geometry g;
   g.dims = {nim.nx, nim.ny, nim.nz};
   for (int c = 0; c < 3; ++c) {
