@@ -3,6 +3,7 @@
 #include <H5Cpp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -255,9 +256,14 @@ Case CaseStoreReader::read_case(const std::string& id) const {
       c.layout.source_axis[a] = int(axis[a]);
       c.layout.flipped[a] = flipped[a] != 0;
     }
+    const auto bad = [&](const std::string& what) { return InputError(impl_->path.string(), "case " + id + ": " + what); };
+    if (std::string p = geom.problem(); !p.empty()) throw bad(p);
+    if (std::string p = c.layout.problem(geom); !p.empty()) throw bad(p);
     c.source = get_string(g, "source");
     c.label_source = get_string(g, "label_source");
     c.image = std::make_shared<const Image>(get_volume<float>(g, "image", geom));
+    for (const float v : c.image->voxels())
+      if (!std::isfinite(v)) throw bad("image holds non-finite values (NaN or Inf)");
     if (g.nameExists("label")) c.label = std::make_shared<const Mask>(get_volume<std::uint8_t>(g, "label", geom));
     return c;
   } catch (const H5::Exception& e) {

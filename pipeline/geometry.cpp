@@ -1,6 +1,8 @@
 #include "c2f/pipeline/geometry.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string>
 #include <cctype>
 #include <cmath>
 #include <stdexcept>
@@ -66,6 +68,32 @@ Geometry sub_geometry(const Geometry& parent, const Box3& box) {
   g.dims = box.extents();
   g.origin_mm = parent.to_world({double(box.lo[0]), double(box.lo[1]), double(box.lo[2])});
   return g;
+}
+
+std::string Geometry::problem() const {
+  for (int a = 0; a < 3; ++a) {
+    if (dims[a] <= 0) return "axis " + std::to_string(a) + " has " + std::to_string(dims[a]) + " voxels";
+    if (!(spacing_mm[a] > 0) || !std::isfinite(spacing_mm[a])) return "voxel spacing is not a positive number";
+    if (!std::isfinite(origin_mm[a])) return "origin is not finite";
+  }
+  for (int a = 0; a < 3; ++a)
+    for (int b = a; b < 3; ++b) {
+      double d = 0;
+      for (int r = 0; r < 3; ++r) d += direction[r][a] * direction[r][b];
+      if (!(std::abs(d - (a == b ? 1.0 : 0.0)) < 1e-3)) return "direction axes are not orthonormal";
+    }
+  return {};
+}
+
+std::string NativeLayout::problem(const Geometry& canonical) const {
+  std::array<bool, 3> seen{};
+  for (int a : source_axis) {
+    if (a < 0 || a > 2 || seen[std::size_t(a)]) return "source axes are not a permutation of 0, 1, 2";
+    seen[std::size_t(a)] = true;
+  }
+  if (std::string p = native.problem(); !p.empty()) return "native grid: " + p;
+  if (canonical_geometry(*this).dims != canonical.dims) return "native grid does not reorient onto the canonical one";
+  return {};
 }
 
 bool NativeLayout::is_identity() const {

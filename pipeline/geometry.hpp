@@ -41,6 +41,9 @@ struct Geometry {
   // The three-letter axis code of the grid, e.g. "RAS", "LPS", "LAS": the world direction each
   // index axis points to (the closest one for oblique grids).
   std::string orientation_code() const;
+  // What makes this grid unusable (a non-positive size or spacing, a non-finite origin, axes that
+  // are not orthonormal), or an empty string for a sound grid.
+  std::string problem() const;
 };
 
 // Axis-aligned voxel box [lo, hi) in index space.
@@ -72,6 +75,9 @@ struct NativeLayout {
   Geometry native;                                   // the file's own grid, in file axis order
 
   bool is_identity() const;
+  // What makes this layout unusable (source axes not a permutation, a native grid that does not
+  // reorient onto `canonical`), or an empty string.
+  std::string problem(const Geometry& canonical) const;
 };
 
 // The reorientation of a grid to canonical RAS: the closest permutation and flips.
