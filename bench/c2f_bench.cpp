@@ -1,10 +1,13 @@
 // c2f-bench: where the time goes. Per-stage throughput beside memcpy, the graph with one case in
 // flight against several, seconds per case against slices, and the Python/PyTorch peer side by
-// side on the same cases and weights. Every figure comes from this one run.
+// side on the same cases and weights; and the peak memory of the cases-in-flight budget. Every
+// figure comes from this one run.
 #include <H5Cpp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -175,6 +178,61 @@ GraphRun run_graph(const std::vector<c2f::CaseSource>& cases, c2f::ViewInference
   return g;
 }
 
+// The worst case of the cases-in-flight budget: a stand-in network that holds the device until
+// `wait_for` cases are loaded, so that that many cases are in memory at once, then answers at
+// once (probability 1 where the input is above 0.5). Memory, not accuracy, is measured with it.
+class HoldingNetwork : public c2f::ViewInference {
+ public:
+  explicit HoldingNetwork(std::size_t wait_for) : wait_for_(wait_for) {}
+  void loaded() {
+    std::lock_guard lock(m_);
+    ++loaded_;
+    cv_.notify_all();
+  }
+  void predict(c2f::Scale, const c2f::SliceBatch& b, std::vector<float>& p) override {
+    if (!released_) {
+      std::unique_lock lock(m_);
+      cv_.wait(lock, [&] { return loaded_ >= wait_for_; });
+      released_ = true;
+    }
+    p.resize(b.data.size());
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = b.data[i] > 0.5f ? 1.f : 0.f;
+  }
+  std::string describe() const override { return "stand-in (holds until the budget is full)"; }
+
+ private:
+  std::size_t wait_for_, loaded_ = 0;
+  bool released_ = false;  // only the device thread reads and writes it
+  std::mutex m_;
+  std::condition_variable cv_;
+};
+
+// One memory run, in a process of its own so that its peak RSS is its own: `cases` cases of the
+// cohort with `in_flight` in flight. Prints {"peak_rss_bytes", "wall_s"} as JSON.
+int memory_child(const fs::path& cohort_dir, std::size_t cases, std::size_t in_flight) {
+  const auto cohort = c2f::discover_cohort(cohort_dir).cases;
+  if (cohort.size() < cases) throw c2f::InputError(cohort_dir.string(), "holds fewer cases than asked for");
+  HoldingNetwork net(std::min(cases, in_flight));
+  c2f::SegmentationOptions o;
+  o.cases_in_flight = in_flight;
+  o.convergence.max_iterations = 3;
+  const auto t0 = Clock::now();
+  c2f::segment_cases(
+      cases,
+      [&](std::size_t i) {
+        auto c = c2f::load_case(cohort[i]);
+        net.loaded();
+        return c;
+      },
+      net, o, [&](c2f::CaseResult&& r) {
+        if (!r.error.empty()) throw c2f::InputError(cohort[r.index].image.string(), r.error);
+      });
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  fmt::print("{}\n", json{{"peak_rss_bytes", double(u.ru_maxrss) * 1024}, {"wall_s", c2f::seconds_since(t0)}}.dump());
+  return 0;
+}
+
 std::string default_python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
 
 fs::path reference_script() {
@@ -194,6 +252,52 @@ c2f::Mask read_reference_mask(const fs::path& file, const std::string& id, const
   return m;
 }
 }  // namespace
+
+// Peak RSS against the cases-in-flight budget on a cohort of `size` volumes (links to one
+// phantom file: the reading and decoding cost is real, the disk space is not spent 50 times).
+int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int extra_cases,
+                 const std::string& out) {
+  if (budgets.empty() || *std::min_element(budgets.begin(), budgets.end()) < 1 || extra_cases < 0)
+    throw c2f::OptionError("--memory-in-flight needs budgets of at least 1 and --memory-cases at least 0");
+  const fs::path scratch = fs::temp_directory_path() / fmt::format("c2f-bench-memory-{}", ::getpid());
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{scratch};
+  const auto one = write_cohort(scratch / "one", size, 1, 21);
+  const int most = *std::max_element(budgets.begin(), budgets.end()) + extra_cases;
+  fs::create_directories(scratch / "cohort");
+  for (int i = 0; i < most; ++i) {
+    fs::create_symlink(one[0].image, scratch / "cohort" / fmt::format("case_{:03}.nii.gz", i));
+    fs::create_symlink(one[0].label, scratch / "cohort" / fmt::format("case_{:03}_label.nii.gz", i));
+  }
+  const double case_bytes = 4.0 * double(size[0] * size[1] * size[2]);  // the float image of one case
+  fmt::print("peak memory against the cases-in-flight budget, {} volumes (one float image: {:.0f} MiB):\n"
+             "{:>10} {:>7} {:>14} {:>10} {:>18}\n",
+             fmt::format("{}x{}x{}", size[0], size[1], size[2]), case_bytes / (1 << 20), "in flight", "cases",
+             "peak RSS GiB", "wall s", "RSS / float image");
+  json rows = json::array();
+  for (int k : budgets) {
+    const int cases = k + extra_cases;
+    const fs::path result = scratch / fmt::format("memory-{}.json", k);
+    const std::string cmd = fmt::format("'{}' --memory-child '{}' {} {} > '{}'", fs::canonical("/proc/self/exe").string(),
+                                        (scratch / "cohort").string(), cases, k, result.string());
+    if (std::system(cmd.c_str()) != 0) throw c2f::Error("the memory run with " + std::to_string(k) + " in flight failed");
+    std::ifstream in(result);
+    const json r = json::parse(in);
+    const double rss = r["peak_rss_bytes"];
+    fmt::print("{:>10} {:>7} {:>14.2f} {:>10.1f} {:>18.1f}\n", k, cases, rss / double(1 << 30), r["wall_s"].get<double>(),
+               rss / case_bytes);
+    rows.push_back({{"in_flight", k}, {"cases", cases}, {"peak_rss_bytes", rss}, {"wall_s", r["wall_s"]}});
+  }
+  json report{{"memory", {{"size", fmt::format("{}x{}x{}", size[0], size[1], size[2])}, {"runs", rows}}}};
+  c2f::write_text_atomically(out, report.dump(2) + "\n");
+  fmt::print("report: {}\n", out);
+  return 0;
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmarks of c2f: stages vs memcpy, cases in flight, scaling, and the Python/PyTorch peer", "c2f-bench"};
@@ -215,16 +319,28 @@ int main(int argc, char** argv) {
   app.add_option("--large", large, "NIH-size volume for the stage bench")->capture_default_str();
   app.add_option("--small", small, "small volume (stages), cohort volume (graph, peer)")->capture_default_str();
   app.add_option("--slices", slices, "slice counts for --scaling (at --small's in-plane size)");
-  app.add_option("--repeats", repeats, "repeats per stage (min and median are reported)")->capture_default_str();
-  app.add_option("--cases", cases, "cases for --graph and --peer")->capture_default_str();
-  app.add_option("--in-flight", in_flight, "cases in flight for the overlapped --graph run")->capture_default_str();
+  app.add_option("--repeats", repeats, "repeats per stage (min and median are reported)")->capture_default_str()->check(c2f::cli::at_least(1));
+  app.add_option("--cases", cases, "cases for --graph and --peer")->capture_default_str()->check(c2f::cli::at_least(1));
+  app.add_option("--in-flight", in_flight, "cases in flight for the overlapped --graph run")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_option("--models", models, "model folder (default: the shipped phantom weights)");
   c2f::InferenceCli inference;
   inference.add_to(app);
   app.add_option("--python", python, "python3 with numpy, h5py and torch (default: /usr/bin/python3)");
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
+  bool do_memory = false;
+  std::vector<int> memory_in_flight{1, 10, 50};
+  int memory_cases = 4;
+  app.add_flag("--memory", do_memory, "peak RSS of a --large cohort for each --memory-in-flight budget (not in the default set)");
+  app.add_option("--memory-in-flight", memory_in_flight, "--memory: the cases-in-flight budgets measured")->capture_default_str();
+  app.add_option("--memory-cases", memory_cases, "--memory: cases per run beyond the budget (a run segments budget + this many)")
+      ->capture_default_str();
+  std::vector<std::string> memory_child_args;  // COHORT CASES IN_FLIGHT: one run, in its own process
+  app.add_option("--memory-child", memory_child_args)->expected(3)->group("");
 
   return c2f::run_tool(app, argc, argv, [&] {
+    if (!memory_child_args.empty())
+      return memory_child(memory_child_args[0], std::stoul(memory_child_args[1]), std::stoul(memory_child_args[2]));
+    if (do_memory) return memory_bench(c2f::parse_size(large), memory_in_flight, memory_cases, out);
     if (!do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)
       do_stages = do_graph = do_scaling = do_peer = do_volume = true;
     if (quick) {

@@ -77,14 +77,16 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("-o,--out", out, "folder for tables, per-case CSV and plots")->required();
   app.add_option("--folds", folds_file, "fold file (default: MODELS/folds.json)");
-  app.add_option("--iterations", iterations, "fine iterations run for every case (Table 2 needs 10)")->capture_default_str();
-  app.add_option("--preset", preset, "paper or released-code")->capture_default_str();
+  app.add_option("--iterations", iterations, "fine iterations run for every case (Table 2 needs 10)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--preset", preset, "paper or released-code")->capture_default_str()->check(CLI::IsMember({"paper", "released-code"}));
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
   c2f::InferenceCli inference;
   inference.add_to(app);
-  app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str();
-  app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
+  app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str()->check(c2f::cli::at_least(1));
+  app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_flag("-q,--quiet", quiet, "no progress lines");
 
   return c2f::run_tool(app, argc, argv, [&] {

@@ -34,6 +34,21 @@ std::string stage_table(const c2f::SegmentationReport& report) {
 }
 }  // namespace
 
+namespace {
+// "1,1,2" -> the coronal, sagittal and axial weights; throws OptionError.
+std::array<float, 3> parse_fusion_weights(const std::string& text) {
+  std::array<float, 3> w{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%f,%f,%f%n", &w[0], &w[1], &w[2], &consumed) != 3 || consumed != int(text.size()))
+    throw c2f::OptionError("fusion weights '" + text + "' are not of the form C,S,A");
+  c2f::FusionOptions f;
+  f.rule = c2f::FusionRule::Weighted;
+  f.weights = w;
+  f.validate();
+  return w;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Segment the pancreas in abdominal CT, coarse to fine (Zhou et al. 2016)", "c2f-segment"};
   std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
@@ -46,20 +61,28 @@ int main(int argc, char** argv) {
   app.add_option("--label", label, "ground-truth mask for a single input (a cohort brings its own labels)");
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
   app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"paper", "released-code"}));
   auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
-  iterations->capture_default_str();
+  iterations->capture_default_str()->check(c2f::cli::at_least(0));
   app.add_option("--stop-dsc", o.convergence.stop_dsc, "stop when d(t) = DSC(S(t-1), S(t)) exceeds this")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(c2f::cli::range(0, 1));
   auto* frame = app.add_option("--frame", o.frame, "voxels added around the box for the fine networks");
-  app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)");
-  app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)");
-  app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)");
-  app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights");
+  frame->check(c2f::cli::at_least(0));
+  app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
+  const auto fusion_rule = c2f::cli::parsed_by([](const std::string& s) { c2f::parse_fusion_rule(s); });
+  app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)")->check(fusion_rule);
+  app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)")->check(fusion_rule);
+  app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights")
+      ->check(c2f::cli::parsed_by(parse_fusion_weights));
   c2f::InferenceCli inference;
   inference.add_to(app);
-  app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")->capture_default_str();
-  app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str();
+  app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
@@ -75,13 +98,7 @@ int main(int argc, char** argv) {
     }
     if (!coarse_fusion.empty()) o.coarse_fusion.rule = c2f::parse_fusion_rule(coarse_fusion);
     if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
-    if (!weights.empty()) {
-      std::array<float, 3> w{};
-      int consumed = 0;
-      if (std::sscanf(weights.c_str(), "%f,%f,%f%n", &w[0], &w[1], &w[2], &consumed) != 3 || consumed != int(weights.size()))
-        throw c2f::OptionError("fusion weights '" + weights + "' are not of the form C,S,A");
-      o.coarse_fusion.weights = o.fine_fusion.weights = w;
-    }
+    if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
     outputs.overlays = !no_overlays;
     o.keep_probability = outputs.probability;
     o.validate();
@@ -94,7 +111,7 @@ int main(int argc, char** argv) {
     if (window.empty()) {
       o.window = {set.window_lower_hu, set.window_upper_hu};
     } else {
-      std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_window(window);
+      std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
       if (o.window.lower_hu != set.window_lower_hu || o.window.upper_hu != set.window_upper_hu)
         fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
                    o.window.lower_hu, o.window.upper_hu, set.window_lower_hu, set.window_upper_hu);

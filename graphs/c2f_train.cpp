@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "c2f/graphs/training_graph.hpp"
+#include "c2f/model/model_names.hpp"
 #include "c2f/model/runtime.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/folds.hpp"
@@ -33,23 +34,35 @@ int main(int argc, char** argv) {
   c2f::TrainingOptions o;
   app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout)")->required();
   app.add_option("-o,--out", out, "folder for checkpoints, logs and the fold file")->required();
-  app.add_option("--model", o.model, "network: light-unet (CPU) or fcn8s-vgg16 (the paper's)")->capture_default_str();
-  app.add_option("--scale", scales, "coarse, fine or both")->capture_default_str();
-  app.add_option("--view", views, "views to train, e.g. C,S,A")->capture_default_str();
-  app.add_option("--iterations", o.iterations, "iterations per network (batch of one image)")->capture_default_str();
+  app.add_option("--model", o.model, "network: light-unet (CPU) or fcn8s-vgg16 (the paper's)")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::check_model_name(s); }));
+  app.add_option("--scale", scales, "coarse, fine or both")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) {
+        if (s != "both") c2f::parse_scale(s);
+      }));
+  app.add_option("--view", views, "views to train, e.g. C,S,A")->capture_default_str()->check(c2f::cli::parsed_by(parse_views));
+  app.add_option("--iterations", o.iterations, "iterations per network (batch of one image)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
   std::int64_t fine_iterations = 0;
   app.add_option("--fine-iterations", fine_iterations, "iterations of the fine networks (default: --iterations)");
   app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.99) or adam; default per model");
-  app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)");
+  app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)")->check(c2f::cli::positive());
   app.add_option("--seed", o.seed, "random seed (initial weights, sample order, crops)")->capture_default_str();
   app.add_option("--checkpoint-every", o.checkpoint_every, "iterations between checkpoints")->capture_default_str();
   app.add_option("--log-every", o.log_every, "iterations between log lines")->capture_default_str();
   app.add_option("--prefetch", o.prefetch, "samples prepared ahead of the trainer (1: no overlap)")->capture_default_str();
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
-  app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")->capture_default_str();
-  app.add_option("--folds", fold_count, "number of folds when the fold file is made")->capture_default_str();
-  app.add_option("--window", window, "HU window LOWER,UPPER")->capture_default_str();
+  app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")->capture_default_str()->check(c2f::cli::at_least(-1));
+  app.add_option("--folds", fold_count, "number of folds when the fold file is made")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--window", window, "HU window LOWER,UPPER")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
   app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   std::size_t cases_in_memory = 16;
@@ -60,8 +73,8 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
   return c2f::run_tool(app, argc, argv, [&] {
-    std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_window(window);
-    o.window.validate();
+    std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+    if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
     if (scales == "both") scale_list = {c2f::Scale::Coarse, c2f::Scale::Fine};

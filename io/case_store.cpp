@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -119,8 +121,12 @@ std::string case_path(const std::string& id) { return "/cases/" + id; }
 
 }  // namespace
 
+// The store is built in memory (HDF5's core driver) and written to disk in one piece by
+// write_text_atomically: HDF5 writing straight to a file that fails mid-way (a full disk) leaves
+// handles it cannot close, destructors that print, and, seen here, a crash at exit; c2f's own
+// writer fails cleanly with the file's name and the system's reason, and leaves nothing behind.
 struct CaseStoreWriter::Impl {
-  fs::path path, tmp;
+  fs::path path;
   int level;
   std::unique_ptr<H5::H5File> file;
   bool committed = false;
@@ -129,11 +135,14 @@ struct CaseStoreWriter::Impl {
 CaseStoreWriter::CaseStoreWriter(fs::path path, int compression_level) : impl_(std::make_unique<Impl>()) {
   quiet_hdf5();
   impl_->path = std::move(path);
-  impl_->tmp = temporary_sibling(impl_->path);
   impl_->level = compression_level;
   std::lock_guard lock(hdf5_lock());
   try {
-    impl_->file = std::make_unique<H5::H5File>(impl_->tmp.string(), H5F_ACC_TRUNC);
+    H5::FileAccPropList fapl;
+    fapl.setCore(std::size_t(16) << 20, false);  // grow by 16 MiB, no backing file
+    // The name is never created on disk; HDF5 only needs it unique among the open files.
+    impl_->file = std::make_unique<H5::H5File>(temporary_sibling(impl_->path).string(), H5F_ACC_TRUNC,
+                                               H5::FileCreatPropList::DEFAULT, fapl);
     H5::Group root = impl_->file->openGroup("/");
     put_string(root, "format", "c2f case store 1");
     impl_->file->createGroup("/cases");
@@ -143,14 +152,12 @@ CaseStoreWriter::CaseStoreWriter(fs::path path, int compression_level) : impl_(s
 }
 
 CaseStoreWriter::~CaseStoreWriter() {
-  if (!impl_ || impl_->committed) return;
+  if (!impl_ || !impl_->file) return;
   std::lock_guard lock(hdf5_lock());
   try {
     impl_->file.reset();
   } catch (...) {
   }
-  std::error_code ec;
-  fs::remove(impl_->tmp, ec);
 }
 
 void CaseStoreWriter::add(const Case& c) {
@@ -185,19 +192,24 @@ void CaseStoreWriter::add_probability(const std::string& case_id, const std::str
 }
 
 void CaseStoreWriter::commit() {
+  std::vector<char> image;
   {
     std::lock_guard lock(hdf5_lock());
     try {
+      impl_->file->flush(H5F_SCOPE_GLOBAL);
+      const hid_t id = impl_->file->getId();
+      const ssize_t size = H5Fget_file_image(id, nullptr, 0);
+      if (size < 0) throw H5::FileIException("commit", "cannot size the file image");
+      image.resize(std::size_t(size));
+      if (H5Fget_file_image(id, image.data(), image.size()) != size)
+        throw H5::FileIException("commit", "cannot copy the file image");
       impl_->file->close();
       impl_->file.reset();
     } catch (const H5::Exception& e) {
       throw OutputError(impl_->path.string(), "cannot finish HDF5 store: " + e.getDetailMsg());
     }
   }
-  sync_file(impl_->tmp);
-  std::error_code ec;
-  fs::rename(impl_->tmp, impl_->path, ec);
-  if (ec) throw OutputError(impl_->path.string(), "cannot rename the finished store into place: " + ec.message());
+  write_text_atomically(impl_->path, std::string_view(image.data(), image.size()));
   impl_->committed = true;
 }
 

@@ -61,6 +61,8 @@ Folds read_folds(const std::filesystem::path& path) {
   for (const auto& id : f.all_cases())
     if (!seen.insert(id).second) throw InputError(path.string(), "case " + id + " is in two folds");
   if (f.folds.empty()) throw InputError(path.string(), "no folds");
+  for (std::size_t k = 0; k < f.folds.size(); ++k)
+    if (f.folds[k].empty()) throw InputError(path.string(), "fold " + std::to_string(k) + " holds no case");
   return f;
 }
 

@@ -1,6 +1,12 @@
 #include "c2f/model/checkpoint.hpp"
 
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -12,7 +18,28 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kFormat = "c2f checkpoint 1";
+
+// CRC-32 of every parameter and buffer, in the model's order. LibTorch's zip reader does not
+// check the archive's own CRCs (its miniz is built without them), so a checkpoint with flipped or
+// missing bytes in its tensor data would load as other weights; this sum, stored in the info,
+// catches that.
+std::uint32_t weights_crc32(SegmentationModelImpl& model) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto add = [&](const torch::Tensor& t) {
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    const auto* p = static_cast<const Bytef*>(c.data_ptr());
+    for (std::size_t left = std::size_t(c.nbytes()); left > 0;) {
+      const auto n = uInt(std::min<std::size_t>(left, 1u << 30));
+      crc = crc32(crc, p, n);
+      p += n;
+      left -= n;
+    }
+  };
+  for (const auto& p : model.named_parameters()) add(p.value());
+  for (const auto& b : model.named_buffers()) add(b.value());
+  return std::uint32_t(crc);
 }
+}  // namespace
 
 nlohmann::json CheckpointInfo::to_json() const {
   return {{"format", kFormat},
@@ -41,7 +68,9 @@ void save_checkpoint(const fs::path& path, SegmentationModelImpl& model, const C
   if (info.model != model.name())
     throw OptionError(fmt::format("checkpoint info names model '{}' but the network is '{}'", info.model, model.name()));
   torch::serialize::OutputArchive archive;
-  archive.write("c2f_info", c10::IValue(info.to_json().dump()));
+  nlohmann::json j = info.to_json();
+  j["weights_crc32"] = weights_crc32(model);
+  archive.write("c2f_info", c10::IValue(j.dump()));
   torch::serialize::OutputArchive weights;
   model.save(weights);
   archive.write("model", weights);
@@ -53,17 +82,31 @@ void save_checkpoint(const fs::path& path, SegmentationModelImpl& model, const C
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("cpu_rng_state", generator.get_state(), /*is_buffer=*/true);
   }
+  // Written through a callback that never fails inside LibTorch: its zip writer finishes the
+  // archive in a destructor, and an error there (a full disk) terminates the process. The
+  // callback records the first error; it is thrown here, after LibTorch is done.
   write_atomically(path, [&](const fs::path& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw OutputError(path.string(), std::string("cannot create checkpoint: ") + std::strerror(errno));
+    int err = 0;
     try {
-      archive.save_to(tmp.string());
+      archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
+        if (err == 0 && n > 0 && std::fwrite(data, 1, n, f) != n) err = errno ? errno : EIO;
+        return n;
+      });
     } catch (const c10::Error& e) {
+      std::fclose(f);
       throw OutputError(path.string(), std::string("cannot write checkpoint: ") + e.what_without_backtrace());
     }
+    if (std::fflush(f) != 0 && err == 0) err = errno;
+    if (std::fclose(f) != 0 && err == 0) err = errno;
+    if (err) throw OutputError(path.string(), std::string("cannot write checkpoint: ") + std::strerror(err));
   });
 }
 
 namespace {
-torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo& info) {
+torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo& info,
+                                            std::optional<std::uint32_t>* crc = nullptr) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path.string(), "no such file");
   torch::serialize::InputArchive archive;
@@ -79,6 +122,7 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
     const auto j = nlohmann::json::parse(text.toStringRef());
     if (j.value("format", "") != kFormat) throw InputError(path.string(), "unknown checkpoint format");
     info = CheckpointInfo::from_json(j);
+    if (crc && j.contains("weights_crc32")) *crc = j.at("weights_crc32").get<std::uint32_t>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string(), std::string("corrupt checkpoint info: ") + e.what());
   }
@@ -99,7 +143,8 @@ CheckpointInfo read_checkpoint_info(const fs::path& path) {
 
 LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectation& expect) {
   LoadedCheckpoint out;
-  auto archive = open_archive(path, out.info);
+  std::optional<std::uint32_t> crc;
+  auto archive = open_archive(path, out.info, &crc);
   expect_field(path, "model", expect.model, out.info.model);
   expect_field(path, "view", expect.view, out.info.view);
   expect_field(path, "scale", expect.scale, out.info.scale);
@@ -115,6 +160,9 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectati
   } catch (const c10::Error& e) {
     throw InputError(path.string(), fmt::format("weights do not fit a {} network (missing or misshapen tensors)", out.info.model));
   }
+  // Checkpoints written before the sum was stored have none; every c2f checkpoint since has.
+  if (crc && weights_crc32(*out.model) != *crc)
+    throw InputError(path.string(), "corrupt checkpoint: the weights do not match their checksum");
   return out;
 }
 

@@ -64,9 +64,8 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
     for (View view : kViews) {
       const fs::path path = checkpoint_path(folder, scale, view);
       if (!fs::exists(path))
-        throw InputError(folder.string(), fmt::format("has no {} (a model folder holds coarse_* and fine_* for "
-                                                      "coronal, sagittal and axial, as c2f-train writes them)",
-                                                      path.filename().string()));
+        throw InputError(path.string(), "missing (a model folder holds coarse_* and fine_* for coronal, sagittal "
+                                        "and axial, as c2f-train writes them)");
       const CheckpointInfo info = read_checkpoint_info(path);
       if (info.scale != scale_name(scale) || info.view != view_name(view))
         throw InputError(path.string(), fmt::format("holds the {} {} network, not what its name says", info.scale, info.view));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "c2f/model/model_names.hpp"
 #include "c2f/model/torch_pch.hpp"
 
 namespace c2f {
@@ -23,9 +24,6 @@ using SegmentationModel = std::shared_ptr<SegmentationModelImpl>;
 // "fcn8s-vgg16" (the paper's network, for GPUs) or "light-unet" (for CPUs). Throws OptionError
 // for an unknown name, listing the known ones.
 SegmentationModel make_model(const std::string& name);
-std::vector<std::string> model_names();
-// The check make_model does, without building a network: throws OptionError for unknown names.
-void check_model_name(const std::string& name);
 
 // Trainable parameters.
 std::int64_t parameter_count(torch::nn::Module& m);

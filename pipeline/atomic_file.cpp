@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,16 @@ std::string full_extension(const fs::path& p) {
   const std::string name = p.filename().string();
   const auto dot = name.find('.', 1);
   return dot == std::string::npos ? std::string() : name.substr(dot);
+}
+
+// Whether the file system that holds `dir` is out of space (or of inodes). Writers that go
+// through other libraries (zlib, libnifti, LibTorch's zip writer) lose errno, and report "write
+// failed" with whatever errno came last; so a failed write asks the file system itself, before
+// the partial file is removed and its space given back.
+bool out_of_space(const fs::path& dir) {
+  struct statvfs s {};
+  if (::statvfs(dir.empty() ? "." : dir.c_str(), &s) != 0) return false;
+  return double(s.f_bavail) * double(s.f_frsize) < 64.0 * 1024 || (s.f_files > 0 && s.f_favail == 0);
 }
 }  // namespace
 
@@ -69,8 +80,10 @@ void write_atomically(const fs::path& final_path, const std::function<void(const
     fs::rename(tmp, final_path, ec);
     if (ec) throw OutputError(final_path.string(), "cannot rename the finished file into place: " + ec.message());
   } catch (...) {
+    const bool full = out_of_space(final_path.parent_path());
     std::error_code ignored;
     fs::remove(tmp, ignored);
+    if (full) throw OutputError(final_path.string(), "No space left on device (the disk is full)");
     throw;
   }
 }

@@ -1,7 +1,8 @@
 // c2f-models: the registered networks with their parameter counts and cost per slice; and
 // stripping a training checkpoint down to the weights and their info, for shipping; and an
 // untrained model set (six freshly initialised networks) for timing runs where no trained
-// weights exist, such as fcn8s-vgg16 on a GPU machine.
+// weights exist, such as fcn8s-vgg16 on a GPU machine; and a checkpoint's info (--info), which
+// loads its weights too, so that a zero exit means the file is whole.
 #include "c2f/model/checkpoint.hpp"
 #include "c2f/model/segmentation_model.hpp"
 #include "tool_main.hpp"
@@ -15,7 +16,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> untrained;
   app.add_option("--untrained-set", untrained, "MODEL DIR: six untrained checkpoints of MODEL in DIR (for timing only)")
       ->expected(2);
+  std::string info_of;
+  app.add_option("--info", info_of, "CHECKPOINT: load it and print its info (model, scale, view, iteration) as JSON");
   return c2f::run_tool(app, argc, argv, [&] {
+    if (!info_of.empty()) {
+      const auto c = c2f::load_checkpoint(info_of);
+      fmt::print("{}\n", c.info.to_json().dump(2));
+      return 0;
+    }
     if (!strip.empty()) {
       const auto c = c2f::load_checkpoint(strip[0]);
       c2f::save_checkpoint(strip[1], *c.model, c.info);

@@ -9,14 +9,25 @@ int main(int argc, char** argv) {
   std::string out, size = "128x128x64", phase = "portal-venous", layout = "plain";
   c2f::PhantomCohortOptions o;
   app.add_option("-o,--out", out, "output folder")->required();
-  app.add_option("-n,--cases", o.cases, "number of cases")->capture_default_str();
+  app.add_option("-n,--cases", o.cases, "number of cases")->capture_default_str()->check(c2f::cli::range(1, 10000));
   app.add_option("-s,--seed", o.phantom.seed, "random seed: the same seed writes the same cohort")->capture_default_str();
-  app.add_option("--size", size, "voxels WxHxL (NIH size: 512x512x250)")->capture_default_str();
-  app.add_option("--phase", phase, "contrast phase: native or portal-venous")->capture_default_str();
+  app.add_option("--size", size, "voxels WxHxL (NIH size: 512x512x250)")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) {
+        c2f::PhantomOptions p;
+        p.size = c2f::parse_size(s);
+        p.validate();
+      }));
+  app.add_option("--phase", phase, "contrast phase: native or portal-venous")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_phase(s); }));
   app.add_option("--layout", layout, "plain (<case>.nii.gz + <case>_label.nii.gz), msd (Decathlon) or nih (DICOM + labelNNNN.nii.gz)")
-      ->capture_default_str();
-  app.add_option("--orientation", o.orientation, "axis code of the NIfTI files, e.g. LAS, RAS, LPS")->capture_default_str();
-  app.add_option("--noise", o.phantom.noise_scale, "noise scale (1 = realistic)")->capture_default_str();
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_phantom_layout(s); }));
+  app.add_option("--orientation", o.orientation, "axis code of the NIfTI files, e.g. LAS, RAS, LPS")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::layout_with_orientation(c2f::Geometry{}, s); }));
+  app.add_option("--noise", o.phantom.noise_scale, "noise scale (1 = realistic)")->capture_default_str()->check(c2f::cli::range(0, 10));
   app.add_flag("--tissues", o.write_tissues, "also write <case>_tissues.nii.gz (TotalSegmentator v1 organ codes)");
   app.add_flag("--preview", o.preview, "write preview/<case>_{axial,coronal}.png with the label outlined");
   bool quiet = false;

@@ -8,6 +8,7 @@
 
 #include "c2f/model/network_inference.hpp"
 #include "c2f/model/runtime.hpp"
+#include "tool_main.hpp"
 
 namespace c2f {
 
@@ -16,11 +17,16 @@ struct InferenceCli {
   int threads = 0;
 
   void add_to(CLI::App& app) {
-    app.add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
+    app.add_option("--device", options.device, "cpu, cuda or cuda:N")
+        ->capture_default_str()
+        ->check(cli::parsed_by([](const std::string& s) { check_device_name(s); }));
     app.add_option("--precision", options.precision, "auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
     app.add_flag("--channels-last", options.channels_last, "channels-last tensors (always on CUDA)");
-    app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
+    app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")
+        ->capture_default_str()
+        ->check(cli::at_least(0));
   }
   // Sets LibTorch's CPU threads (before any network runs); returns the number set.
   int apply() const { return set_intra_op_threads(threads); }

@@ -2,7 +2,10 @@
 // The edge of every c2f executable: parse the command line, run, and turn any error into one
 // line on stderr and a non-zero exit code (1: the work failed, 2: the command line is wrong).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <utility>
 #include <exception>
@@ -13,6 +16,7 @@
 
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/pipeline/geometry.hpp"
+#include "c2f/stages/window.hpp"
 
 namespace c2f {
 
@@ -54,6 +58,56 @@ inline std::pair<float, float> parse_window(const std::string& text) {
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%f,%f%n", &lo, &hi, &consumed) != 2 || consumed != int(text.size()))
     throw OptionError("window '" + text + "' is not of the form LOWER,UPPER (HU)");
+  return {lo, hi};
+}
+
+// CLI11 checks whose errors name the option ("--stop-dsc: must lie in [0, 1], not 1.5"), so a
+// value out of range is refused before anything runs, as the user typed it.
+namespace cli {
+inline CLI::Validator range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return "'" + text + "' is not a number";
+        if (!(v >= lo && v <= hi))  // NaN fails too
+          return std::isinf(hi) ? fmt::format("must be at least {}, not {}", lo, text)
+                                : fmt::format("must lie in [{}, {}], not {}", lo, hi, text);
+        return {};
+      },
+      "");
+}
+inline CLI::Validator at_least(double lo) { return range(lo, std::numeric_limits<double>::infinity()); }
+inline CLI::Validator positive() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return "'" + text + "' is not a number";
+        return v > 0 && std::isfinite(v) ? std::string() : "must be a positive number, not " + text;
+      },
+      "");
+}
+// Runs c2f's own parser or check on the text; its error becomes the option's.
+template <class F>
+CLI::Validator parsed_by(F parse) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        try {
+          parse(text);
+          return {};
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+      },
+      "");
+}
+}  // namespace cli
+
+// parse_window, then the window's own check (finite, lower below upper); throws OptionError.
+inline std::pair<float, float> parse_checked_window(const std::string& text) {
+  const auto [lo, hi] = parse_window(text);
+  WindowOptions{lo, hi}.validate();
   return {lo, hi};
 }
 

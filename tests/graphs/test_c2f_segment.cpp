@@ -1,7 +1,9 @@
 // c2f-segment end to end: the shipped phantom weights on held-out phantom cases, and bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -104,8 +106,8 @@ TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no ou
       {"-i " + (dir / "missing.nii.gz").string() + " -o " + out, "missing.nii.gz", 1},
       {"-i " + image + " -o " + out + " --models " + (dir / "one").string(), "coarse_coronal.pt", 1},
       {"-i " + (dir / "one").string() + " -o " + out + " --label " + image, "--label is for a single image", 2},
-      {"-i " + image + " -o " + out + " --preset fast", "unknown preset", 2},
-      {"-i " + image + " -o " + out + " --stop-dsc 1.5", "stop DSC", 2},
+      {"-i " + image + " -o " + out + " --preset fast", "--preset", 2},
+      {"-i " + image + " -o " + out + " --stop-dsc 1.5", "--stop-dsc", 2},
       {"-i " + image + " -o " + out + " --coarse-fusion median", "unknown fusion rule", 2},
       {"-i " + image + " -o " + out + " --device tpu", "unknown device", 2},
       {"-i " + image + " -o " + out + " --label " + (dir / "nope.nii.gz").string(), "nope.nii.gz", 1},
@@ -118,13 +120,71 @@ TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no ou
     CHECK(test::count_lines(r.err) == 1);
     CHECK_FALSE(fs::exists(dir / "out" / "summary.json"));
   }
-  // A label on another grid fails that case alone, with the label's name, and exit code 1.
+  // A label on another grid fails that case with the label's name and exit code 1; nothing was
+  // segmented, so nothing is written (no summary, no case folder, no output folder).
   make_phantoms(dir / "other", "--cases 1 --seed 5 --size 40x48x24", dir.path());
   const auto r = test::run(C2F_SEGMENT_EXE,
                            "-i " + image + " -o " + out + " -q --label " + (dir / "other" / "phantom_000_label.nii.gz").string(),
                            dir.path());
+  INFO(r.err);
   CHECK(r.exit_code == 1);
-  const auto summary = read_json(dir / "out" / "summary.json");
-  CHECK(summary["cases"][0]["error"].get<std::string>().find("phantom_000_label.nii.gz") != std::string::npos);
-  CHECK_FALSE(fs::exists(dir / "out" / "phantom_000" / "mask.nii.gz"));
+  CHECK(r.err.find("phantom_000_label.nii.gz") != std::string::npos);
+  CHECK(test::count_lines(r.err) == 1);
+  CHECK_FALSE(fs::exists(dir / "out"));
+}
+
+TEST_CASE("c2f-segment killed at random moments: --resume ends with the same masks, no file is ever half-written") {
+  test::ScratchDir dir("segment-kill");
+  make_phantoms(dir / "cohort", "--cases 6 --seed 77 --size 64x64x32", dir.path());
+  const auto args = [&](const std::string& out) {
+    return std::vector<std::string>{C2F_SEGMENT_EXE, "-i", (dir / "cohort").string(), "-o", out, "-q",
+                                    "--save-probability", "--cases-in-flight", "2"};
+  };
+  REQUIRE(test::run(C2F_SEGMENT_EXE, test::join_args(args((dir / "whole").string())), dir.path()).exit_code == 0);
+
+  // Every file present after a kill must be whole: a report names a readable mask, and nothing
+  // but the writers' own temporaries (removed by the next run) is left half-written.
+  const auto check_outputs = [&](const fs::path& out) {
+    if (!fs::exists(out)) return;
+    for (const auto& e : fs::recursive_directory_iterator(out)) {
+      if (!e.is_regular_file() || e.path().filename().string().find(".tmp-") != std::string::npos) continue;
+      CAPTURE(e.path());
+      const std::string name = e.path().filename().string();
+      if (name.ends_with(".json")) CHECK_NOTHROW((void)read_json(e.path()));
+      if (name == "mask.nii.gz") CHECK_NOTHROW((void)read_nifti_mask(e.path()));
+      if (name == "report.json") CHECK(fs::exists(e.path().parent_path() / "mask.nii.gz"));
+    }
+  };
+  std::mt19937 rng(1125);
+  std::uniform_int_distribution<int> moment_ms(30, 2500);
+  int killed = 0;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto argv = args((dir / "parts").string());
+    argv.push_back("--resume");
+    const int ms = moment_ms(rng);
+    CAPTURE(ms);
+    if (test::run_and_kill(argv, std::chrono::milliseconds(ms))) ++killed;
+    check_outputs(dir / "parts");
+  }
+  MESSAGE("killed " << killed << " of 10 runs");
+  CHECK(killed > 0);
+  auto argv = args((dir / "parts").string());
+  argv.push_back("--resume");
+  const auto last = test::run(C2F_SEGMENT_EXE, test::join_args(argv), dir.path());
+  REQUIRE_MESSAGE(last.exit_code == 0, last.err);
+  check_outputs(dir / "parts");
+
+  const auto whole = read_json(dir / "whole" / "summary.json"), parts = read_json(dir / "parts" / "summary.json");
+  REQUIRE(parts["cases"].size() == whole["cases"].size());
+  for (const auto& c : whole["cases"]) {
+    const std::string id = c["case"];
+    CAPTURE(id);
+    const auto a = read_nifti_mask(dir / "whole" / id / "mask.nii.gz"), b = read_nifti_mask(dir / "parts" / id / "mask.nii.gz");
+    CHECK(std::ranges::equal(a.mask.voxels(), b.mask.voxels()));
+    CHECK(read_json(dir / "parts" / id / "report.json")["iterations"] == c["iterations"]);
+  }
+  for (const auto& e : fs::recursive_directory_iterator(dir / "parts")) {
+    CAPTURE(e.path());
+    CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+  }
 }

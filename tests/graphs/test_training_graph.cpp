@@ -1,15 +1,12 @@
 #include <doctest/doctest.h>
 
-#include <csignal>
-#include <thread>
-
-#include <sys/wait.h>
-#include <unistd.h>
+#include <random>
 
 #include "c2f/graphs/training_graph.hpp"
 #include "c2f/model/checkpoint.hpp"
 #include "c2f/phantom/phantom.hpp"
 #include "test_support.hpp"
+#include "tools/tool_runner.hpp"
 
 using namespace c2f;
 namespace fs = std::filesystem;
@@ -113,36 +110,21 @@ TEST_CASE("c2f-train killed at random moments resumes to the same result, its ch
                                     "--view", "S", "--iterations", "160", "--checkpoint-every", "10", "--min-share",
                                     "0.002", "--folds", "3", "-q"};
   };
-  auto run = [&](std::vector<std::string> argv, bool quiet_output) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      if (quiet_output) {
-        std::freopen("/dev/null", "w", stdout);
-        std::freopen("/dev/null", "w", stderr);
-      }
-      std::vector<char*> c;
-      for (auto& s : argv) c.push_back(s.data());
-      c.push_back(nullptr);
-      execv(c[0], c.data());
-      _exit(127);
-    }
-    return pid;
-  };
   // Reference: one uninterrupted run.
-  int status = 0;
-  waitpid(run(args((dir / "whole").string()), true), &status, 0);
-  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(test::run(C2F_TRAIN_EXE, test::join_args(args((dir / "whole").string())), dir.path()).exit_code == 0);
 
-  // Interrupted: killed with SIGKILL three times at different moments, resumed after each.
+  // Interrupted: SIGKILL at seeded random moments (start-up, loading, mid-step, mid-checkpoint
+  // write), resumed after each, a bounded number of times.
   const auto ckpt = dir / "parts" / "coarse_sagittal.pt";
+  std::mt19937 rng(20261125);
+  std::uniform_int_distribution<int> moment_ms(50, 1800);
   std::int64_t last_seen = 0;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
     auto argv = args((dir / "parts").string());
     argv.push_back("--resume");
-    const pid_t pid = run(argv, true);
-    std::this_thread::sleep_for(std::chrono::milliseconds(700 + 450 * attempt));
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    const int ms = moment_ms(rng);
+    CAPTURE(ms);
+    if (!test::run_and_kill(argv, std::chrono::milliseconds(ms))) break;  // it finished first
     if (fs::exists(ckpt)) {  // whatever moment it died, the checkpoint is whole and readable
       const auto info = read_checkpoint_info(ckpt);
       CHECK(info.iteration % 10 == 0);
@@ -152,8 +134,7 @@ TEST_CASE("c2f-train killed at random moments resumes to the same result, its ch
   }
   auto argv = args((dir / "parts").string());
   argv.push_back("--resume");
-  waitpid(run(argv, true), &status, 0);
-  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(test::run(C2F_TRAIN_EXE, test::join_args(argv), dir.path()).exit_code == 0);
   CHECK(read_checkpoint_info(ckpt).iteration == 160);
   for (const auto& e : fs::directory_iterator(dir / "parts")) {  // temporaries of killed writers are gone
     CAPTURE(e.path());

@@ -515,7 +515,7 @@ def options_rows(m):
         ("c2f-train", ["-i", cohort], "--view", "Q"),
         ("c2f-train", ["-i", cohort], "--folds", "0"),
         ("c2f-train", ["-i", cohort], "--fold", "7"),
-        ("c2f-train", ["-i", cohort], "--learning-rate", "-1"),
+        ("c2f-train", ["-i", cohort], "--lr", "-1"),
         ("c2f-eval", ["-i", cohort, "-m", WEIGHTS], "--iterations", "-2"),
         ("c2f-bench", [], "--repeats", "0"),
     ]
