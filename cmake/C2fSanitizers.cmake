@@ -10,7 +10,10 @@ if(C2F_SANITIZE STREQUAL "")
   return()
 endif()
 if(C2F_SANITIZE STREQUAL "address,undefined")
-  set(_c2f_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+  # -fno-sanitize=vptr: oneTBB 2021.8's flow-graph tasks destroy themselves and then downcast
+  # `this` to hand it to their allocator (oneapi/tbb/detail/_flow_graph_impl.h:368); the vptr
+  # check reports that in every graph, and GCC's UBSan does not suppress it by file or type.
+  set(_c2f_sanitize_flags -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
 elseif(C2F_SANITIZE STREQUAL "thread")
   set(_c2f_sanitize_flags -fsanitize=thread)
 else()

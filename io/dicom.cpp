@@ -255,6 +255,17 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   out.series_uid = *series.begin();
   out.modality = modality;
   out.layout = canonical_layout(native);
+  // Before the volume is allocated: headers may claim any size. Even lossless JPEG 2000 of an
+  // empty slice stores far more than a byte per 4096 pixels.
+  if (std::string p = native.problem(); !p.empty()) throw InputError(folder.string(), p);
+  std::uintmax_t stored = 0;
+  for (const auto& sl : slices) {
+    std::error_code size_ec;
+    stored += fs::file_size(sl.file, size_ec);
+  }
+  if (double(native.voxel_count()) > 4096.0 * double(stored))
+    throw InputError(folder.string(), fmt::format("the headers claim {} x {} x {} pixels, the files hold {} bytes",
+                                                  cols, rows, slices.size(), stored));
   const std::size_t per_slice = std::size_t(rows * cols);
   std::vector<float> voxels(per_slice * slices.size());
   std::vector<std::string> syntaxes(slices.size()), pixel_types(slices.size());

@@ -34,7 +34,7 @@ struct NimFree {
 using NimPtr = std::unique_ptr<nifti_image, NimFree>;
 
 constexpr std::int64_t kMaxDim = 16384;          // no CT axis comes near this
-constexpr std::int64_t kMaxVoxels = 1LL << 31;  // 8 GB as float
+constexpr std::int64_t kMaxVoxels = kMaxVolumeVoxels;
 
 std::string datatype_name(int dt) {
   switch (dt) {

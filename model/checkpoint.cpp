@@ -115,7 +115,9 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
     archive.load_from(path.string());
     if (!archive.try_read("c2f_info", text) || !text.isString())
       throw InputError(path.string(), "not a c2f checkpoint (no c2f_info record)");
-  } catch (const c10::Error& e) {
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error, and std::runtime_error from TorchScript's parser
     throw InputError(path.string(), "not a readable checkpoint (corrupt or truncated LibTorch archive)");
   }
   try {
@@ -157,7 +159,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectati
     torch::serialize::InputArchive weights;
     archive.read("model", weights);
     out.model->load(weights);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw InputError(path.string(), fmt::format("weights do not fit a {} network (missing or misshapen tensors)", out.info.model));
   }
   // Checkpoints written before the sum was stored have none; every c2f checkpoint since has.

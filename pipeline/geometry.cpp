@@ -71,11 +71,15 @@ Geometry sub_geometry(const Geometry& parent, const Box3& box) {
 }
 
 std::string Geometry::problem() const {
+  double voxels = 1;
   for (int a = 0; a < 3; ++a) {
     if (dims[a] <= 0) return "axis " + std::to_string(a) + " has " + std::to_string(dims[a]) + " voxels";
+    voxels *= double(dims[a]);
     if (!(spacing_mm[a] > 0) || !std::isfinite(spacing_mm[a])) return "voxel spacing is not a positive number";
     if (!std::isfinite(origin_mm[a])) return "origin is not finite";
   }
+  // The readers' common bound (8 GiB as float): a header may claim any size, the data may not.
+  if (voxels > double(kMaxVolumeVoxels)) return "absurd size: more than 2^31 voxels";
   for (int a = 0; a < 3; ++a)
     for (int b = a; b < 3; ++b) {
       double d = 0;

@@ -28,6 +28,10 @@ using Mat3 = std::array<std::array<double, 3>, 3>;  // m[row][col]
 inline constexpr Mat3 identity3() { return {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}; }
 
 // Where a grid lies in the world: voxel (i, j, k) is at origin + direction * (spacing * ijk).
+// The most voxels a volume may have (2^31: 8 GiB as float; NIH cases have 2^26). Files that
+// claim more are refused before anything is allocated.
+inline constexpr std::int64_t kMaxVolumeVoxels = std::int64_t(1) << 31;
+
 struct Geometry {
   Index3 dims{0, 0, 0};
   Vec3 spacing_mm{1, 1, 1};

@@ -26,14 +26,14 @@ seeds=build-fuzz/seeds
 if [ ! -f "$seeds/.done" ]; then
   rm -rf "$seeds" && mkdir -p "$seeds"/{fuzz_nifti,fuzz_dicom,fuzz_case_store,fuzz_checkpoint} "$seeds/work"
   "$main/bin/c2f-phantom" -q --out "$seeds/work/plain" --cases 1 --seed 1 --size 24x20x8
-  "$main/bin/c2f-phantom" -q --out "$seeds/work/ras" --cases 1 --seed 2 --size 16x16x6 --orientation RAS
-  "$main/bin/c2f-phantom" -q --out "$seeds/work/nih" --cases 1 --seed 3 --size 16x16x3 --layout nih
+  "$main/bin/c2f-phantom" -q --out "$seeds/work/ras" --cases 1 --seed 2 --size 16x16x8 --orientation RAS
+  "$main/bin/c2f-phantom" -q --out "$seeds/work/nih" --cases 1 --seed 3 --size 16x16x8 --layout nih
   for f in "$seeds"/work/plain/*.nii.gz "$seeds"/work/ras/*.nii.gz; do
     cp "$f" "$seeds/fuzz_nifti/$(basename "$(dirname "$f")")_$(basename "$f")"
     gunzip -c "$f" > "$seeds/fuzz_nifti/$(basename "$(dirname "$f")")_$(basename "$f" .gz)"
   done
   # One series of three slices as the DICOM target reads it: files joined by its marker.
-  mapfile -t slices < <(find "$seeds/work/nih" -type f -name '*.dcm' | sort)
+  mapfile -t slices < <(find "$seeds/work/nih" -type f -path '*/series/*' | sort)
   printf '\xff\xfeC2' > "$seeds/work/marker"
   cat "${slices[0]}" "$seeds/work/marker" "${slices[1]}" "$seeds/work/marker" "${slices[2]}" > "$seeds/fuzz_dicom/series3"
   cp "${slices[0]}" "$seeds/fuzz_dicom/slice1"
