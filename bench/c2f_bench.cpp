@@ -233,6 +233,18 @@ int memory_child(const fs::path& cohort_dir, std::size_t cases, std::size_t in_f
   return 0;
 }
 
+// A folder under the system's temporary folder, removed with everything in it.
+struct ScratchFolder {
+  fs::path path;
+  explicit ScratchFolder(const std::string& name) : path(fs::temp_directory_path() / fmt::format("{}-{}", name, ::getpid())) {
+    fs::create_directories(path);
+  }
+  ~ScratchFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 std::string default_python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
 
 fs::path reference_script() {
@@ -259,14 +271,8 @@ int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int e
                  const std::string& out) {
   if (budgets.empty() || *std::min_element(budgets.begin(), budgets.end()) < 1 || extra_cases < 0)
     throw c2f::OptionError("--memory-in-flight needs budgets of at least 1 and --memory-cases at least 0");
-  const fs::path scratch = fs::temp_directory_path() / fmt::format("c2f-bench-memory-{}", ::getpid());
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
-  } cleanup{scratch};
+  const ScratchFolder folder("c2f-bench-memory");
+  const fs::path& scratch = folder.path;
   const auto one = write_cohort(scratch / "one", size, 1, 21);
   const int most = *std::max_element(budgets.begin(), budgets.end()) + extra_cases;
   fs::create_directories(scratch / "cohort");
@@ -331,7 +337,9 @@ int main(int argc, char** argv) {
   std::vector<int> memory_in_flight{1, 10, 50};
   int memory_cases = 4;
   app.add_flag("--memory", do_memory, "peak RSS of a --large cohort for each --memory-in-flight budget (not in the default set)");
-  app.add_option("--memory-in-flight", memory_in_flight, "--memory: the cases-in-flight budgets measured")->capture_default_str();
+  app.add_option("--memory-in-flight", memory_in_flight, "--memory: the cases-in-flight budgets measured")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--memory-cases", memory_cases, "--memory: cases per run beyond the budget (a run segments budget + this many)")
       ->capture_default_str();
   std::vector<std::string> memory_child_args;  // COHORT CASES IN_FLIGHT: one run, in its own process
@@ -351,15 +359,8 @@ int main(int argc, char** argv) {
     if (python.empty()) python = default_python();
     const int used_threads = inference.apply();
     const fs::path model_dir = models.empty() ? fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet" : fs::path(models);
-    const fs::path scratch = fs::temp_directory_path() / fmt::format("c2f-bench-{}", ::getpid());
-    fs::create_directories(scratch);
-    struct Cleanup {
-      fs::path p;
-      ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(p, ec);
-      }
-    } cleanup{scratch};
+    const ScratchFolder folder("c2f-bench");
+    const fs::path& scratch = folder.path;
 
     json report{{"device", inference.options.device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()}};
     if (do_stages) {
