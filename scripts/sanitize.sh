@@ -3,7 +3,7 @@
 #   bash scripts/sanitize.sh address [--without-model]   # ASan + UBSan
 #   bash scripts/sanitize.sh thread  [--without-model]   # TSan
 # The whole suite takes about an hour on 2 cores (LibTorch translation units, the model tests);
-# --without-model (what CI runs) builds everything but LibTorch's part: the readers, the stages,
+# --without-model builds everything but LibTorch's part (about 15 minutes): the readers, the stages,
 # the phantom, the inference flow graph on stand-in networks and the fuzz regression replays.
 # Build folders: build-asan/, build-tsan/ (and -lite/ without the model).
 set -euo pipefail
