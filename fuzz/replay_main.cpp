@@ -6,7 +6,7 @@
 // With --mutate-for SECONDS it is a blind mutation fuzzer instead: random byte flips, inserts,
 // deletions and truncations of the given inputs, for targets libFuzzer cannot build (the
 // checkpoint loader: clang 14 does not compile LibTorch 1.13's headers as C++20). No coverage
-// guidance; a crash leaves the input in ./crash-<n> and exits 1.
+// guidance; each input is written to ./mutant before it runs, so a crash leaves it there.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
