@@ -267,16 +267,17 @@ c2f::Mask read_reference_mask(const fs::path& file, const std::string& id, const
 
 // Peak RSS against the cases-in-flight budget on a cohort of `size` volumes (links to one
 // phantom file: the reading and decoding cost is real, the disk space is not spent 50 times).
-int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int extra_cases,
-                 const std::string& out) {
-  if (budgets.empty() || *std::min_element(budgets.begin(), budgets.end()) < 1 || extra_cases < 0)
-    throw c2f::OptionError("--memory-in-flight needs budgets of at least 1 and --memory-cases at least 0");
+int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int cases, const std::string& out) {
+  if (budgets.empty() || *std::min_element(budgets.begin(), budgets.end()) < 1)
+    throw c2f::OptionError("--memory-in-flight needs budgets of at least 1");
+  const int largest = *std::max_element(budgets.begin(), budgets.end());
+  if (cases == 0) cases = largest + 2;
+  if (cases < largest) throw c2f::OptionError("--memory-cases must be at least the largest budget");
   const ScratchFolder folder("c2f-bench-memory");
   const fs::path& scratch = folder.path;
   const auto one = write_cohort(scratch / "one", size, 1, 21);
-  const int most = *std::max_element(budgets.begin(), budgets.end()) + extra_cases;
   fs::create_directories(scratch / "cohort");
-  for (int i = 0; i < most; ++i) {
+  for (int i = 0; i < cases; ++i) {
     fs::create_symlink(one[0].image, scratch / "cohort" / fmt::format("case_{:03}.nii.gz", i));
     fs::create_symlink(one[0].label, scratch / "cohort" / fmt::format("case_{:03}_label.nii.gz", i));
   }
@@ -287,7 +288,6 @@ int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int e
              "peak RSS GiB", "wall s", "RSS / float image");
   json rows = json::array();
   for (int k : budgets) {
-    const int cases = k + extra_cases;
     const fs::path result = scratch / fmt::format("memory-{}.json", k);
     const std::string cmd = fmt::format("'{}' --memory-child '{}' {} {} > '{}'", fs::canonical("/proc/self/exe").string(),
                                         (scratch / "cohort").string(), cases, k, result.string());
@@ -335,13 +335,14 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
   bool do_memory = false;
   std::vector<int> memory_in_flight{1, 10, 50};
-  int memory_cases = 4;
+  int memory_cases = 0;
   app.add_flag("--memory", do_memory, "peak RSS of a --large cohort for each --memory-in-flight budget (not in the default set)");
   app.add_option("--memory-in-flight", memory_in_flight, "--memory: the cases-in-flight budgets measured")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--memory-cases", memory_cases, "--memory: cases per run beyond the budget (a run segments budget + this many)")
-      ->capture_default_str();
+  app.add_option("--memory-cases", memory_cases, "--memory: cases in the cohort of every run (0: the largest budget + 2)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(0));
   std::vector<std::string> memory_child_args;  // COHORT CASES IN_FLIGHT: one run, in its own process
   app.add_option("--memory-child", memory_child_args)->expected(3)->group("");
 

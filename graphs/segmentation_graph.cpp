@@ -77,7 +77,9 @@ struct Round {
   int iteration = 0;
   Scale scale = Scale::Coarse;
   CropRegion region;
-  std::array<std::unique_ptr<ViewAccumulator>, 3> views;  // kViews order
+  // kViews order. Made by the view's average node when the round's first prediction arrives, not
+  // at dispatch: a case waiting for the device then holds no maps (a third of its memory).
+  std::array<std::unique_ptr<ViewAccumulator>, 3> views;
   ProbabilityMap fused;
   Mask region_mask;
   std::array<double, 3> view_dsc{-1, -1, -1};
@@ -171,14 +173,12 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     return round;
   });
 
-  // Dispatch: a round's three accumulators, and the slice tasks of its three views.
+  // Dispatch: the slice tasks of a round's three views.
   using DispatchOut = flow::multifunction_node<RoundPtr, std::tuple<RoundPtr, SliceTask>>;
   DispatchOut dispatch(g, flow::unlimited, [&](const RoundPtr& round, DispatchOut::output_ports_type& out) {
     std::vector<SliceTask> tasks;
     timed(kDispatch, round->run, [&] {
-      const Geometry& full = round->run->normalized->geometry();
       for (View v : kViews) {
-        round->views[view_index(v)] = std::make_unique<ViewAccumulator>(full, round->region.box, v);
         for (const SliceRange& r : plan_slice_batches(round->region.box, v, o.batch_slices))
           tasks.push_back({round, v, r});
       }
@@ -239,7 +239,9 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     const std::size_t v = view_index(w->batch.view);
     std::optional<ViewDone> done;
     timed(kAverage, w->round->run, [&] {
-      ViewAccumulator& acc = *w->round->views[v];
+      auto& slot = w->round->views[v];  // this serial node alone touches its view's slot
+      if (!slot) slot = std::make_unique<ViewAccumulator>(w->round->run->normalized->geometry(), w->round->region.box, w->batch.view);
+      ViewAccumulator& acc = *slot;
       acc.add(w->prediction);
       if (acc.complete()) done = ViewDone{w->round->key(), std::make_shared<ProbabilityMap>(acc.finish())};
     });
