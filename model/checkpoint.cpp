@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "c2f/io/zip_check.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "c2f/pipeline/errors.hpp"
 
@@ -19,10 +20,10 @@ namespace fs = std::filesystem;
 namespace {
 constexpr const char* kFormat = "c2f checkpoint 1";
 
-// CRC-32 of every parameter and buffer, in the model's order. LibTorch's zip reader does not
-// check the archive's own CRCs (its miniz is built without them), so a checkpoint with flipped or
-// missing bytes in its tensor data would load as other weights; this sum, stored in the info,
-// catches that.
+// CRC-32 of every parameter and buffer, in the model's order, stored in the info. The archive's
+// own CRCs (check_zip_archive) catch damaged bytes; this catches an archive that is a valid zip
+// but whose tensor records are not what was saved, e.g. cut short and zipped again: LibTorch
+// takes a tensor's size from its pickle, not from its record, and loads such a file.
 std::uint32_t weights_crc32(SegmentationModelImpl& model) {
   uLong crc = crc32(0L, Z_NULL, 0);
   const auto add = [&](const torch::Tensor& t) {
@@ -109,6 +110,8 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
                                             std::optional<std::uint32_t>* crc = nullptr) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path.string(), "no such file");
+  if (fs::is_directory(path, ec)) throw InputError(path.string(), "not a readable checkpoint (a folder)");
+  check_zip_archive(path);  // before LibTorch parses anything: it can crash on damaged bytes
   torch::serialize::InputArchive archive;
   c10::IValue text;
   try {
