@@ -94,34 +94,34 @@ bool has_dicm_preamble(const fs::path& p) {
 // the process aborts) when that group is cut short, e.g. a file that ends inside it or right
 // after it (found by fuzzing). Walked here as GDCM reads it: explicit VR, little endian.
 std::string file_meta_problem(const fs::path& p) {
+  std::error_code ec;
+  const std::uintmax_t file_size = fs::file_size(p, ec);
+  if (ec) return {};
   std::ifstream f(p, std::ios::binary);
   std::vector<unsigned char> b(std::size_t(1) << 16);
   f.read(reinterpret_cast<char*>(b.data()), std::streamsize(b.size()));
   b.resize(std::size_t(f.gcount()));
   if (b.size() < 132 || std::memcmp(b.data() + 128, "DICM", 4) != 0) return {};  // no meta group: GDCM's other path
   const auto u16 = [&](std::size_t at) { return unsigned(b[at]) | unsigned(b[at + 1]) << 8; };
-  std::size_t at = 132;
+  constexpr const char* kCut = "the file ends inside (or right after) its file meta information";
+  std::uint64_t at = 132;
   for (;;) {
-    if (at + 4 > b.size()) {
-      if (b.size() == (std::size_t(1) << 16)) return {};  // a meta group this long: leave it to GDCM
-      return "the file ends inside (or right after) its file meta information";
-    }
+    if (at + 4 > file_size) return kCut;
+    if (at + 12 > b.size() && b.size() < file_size) return {};  // past what was read: left to GDCM
     if (u16(at) != 0x0002) return {};
-    if (at + 8 > b.size()) return "the file ends inside its file meta information";
+    if (at + 8 > file_size) return kCut;
+    // As GDCM reads it: any two bytes are taken as the VR; these have a 4-byte length after two
+    // reserved bytes (PS3.5 7.1.2), all others a 2-byte one.
     const std::string_view vr(reinterpret_cast<const char*>(b.data()) + at + 4, 2);
-    if (!std::isupper(static_cast<unsigned char>(vr[0])) || !std::isupper(static_cast<unsigned char>(vr[1])))
-      return {};  // not a VR: GDCM stops reading the group there, without asserting
-    // The VRs whose length takes 4 bytes after 2 reserved ones (PS3.5 7.1.2).
     static constexpr std::string_view kLongForm[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-    const bool long_form = std::find(std::begin(kLongForm), std::end(kLongForm), vr) != std::end(kLongForm);
-    if (!long_form) {
+    if (std::find(std::begin(kLongForm), std::end(kLongForm), vr) == std::end(kLongForm)) {
       at += 8 + u16(at + 6);
       continue;
     }
-    if (at + 12 > b.size()) return "the file ends inside its file meta information";
+    if (at + 12 > file_size) return kCut;
     const std::uint32_t length = std::uint32_t(u16(at + 8)) | std::uint32_t(u16(at + 10)) << 16;
     if (length == 0xFFFFFFFF) return {};  // undefined length: GDCM's sequence reader takes it
-    at += 12 + std::size_t(length);
+    at += 12 + std::uint64_t(length);
   }
 }
 

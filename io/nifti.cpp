@@ -173,6 +173,9 @@ NimPtr open_header(const fs::path& path, int* version = nullptr) {
   if (version) *version = v;
   NimPtr nim(nifti_image_read(path.c_str(), 0));
   if (!nim) throw InputError(path.string(), "corrupt NIfTI header (libnifti rejected it)");
+  // libnifti's own reading of the dimensions (it does not set those past dim[0] to 1).
+  if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1)
+    throw InputError(path.string(), fmt::format("{} x {} x {} voxels: empty image", nim->nx, nim->ny, nim->nz));
   if (nim->nx * nim->ny * nim->nz > kMaxVoxels) throw InputError(path.string(), "absurd size: more than 2^31 voxels");
   return nim;
 }
