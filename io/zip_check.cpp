@@ -96,7 +96,7 @@ class ArchiveFile {
 };
 }  // namespace
 
-void check_zip_archive(const fs::path& path) {
+std::vector<ZipRecord> check_zip_archive(const fs::path& path) {
   ArchiveFile f(path);
   if (f.size() < 22) f.fail("not a zip archive (too short)");
   // The end-of-central-directory record: the last signature within the final 64 KiB + 22 bytes.
@@ -123,6 +123,7 @@ void check_zip_archive(const fs::path& path) {
     cd_offset = le(rec.data() + 48, 8);
   }
   const auto cd = f.read(cd_offset, cd_size);
+  std::vector<ZipRecord> records;
   std::size_t at = 0;
   for (std::uint64_t k = 0; k < entries; ++k) {
     if (at + 46 > cd.size() || le(&cd[at], 4) != 0x02014b50) f.fail("corrupt zip archive (central directory)");
@@ -155,8 +156,10 @@ void check_zip_archive(const fs::path& path) {
     const std::uint64_t data = local + 30 + le(lh.data() + 26, 2) + le(lh.data() + 28, 2);
     const std::uint32_t actual = method == 0 ? f.crc(data, comp) : f.inflated_crc(data, comp, uncomp, name);
     if (actual != crc) f.fail(fmt::format("corrupt archive: record {} does not match its CRC-32", name));
+    records.push_back({name, uncomp});
     at += 46 + name_len + extra_len + comment_len;
   }
+  return records;
 }
 
 }  // namespace c2f
