@@ -431,6 +431,11 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
     const fs::path final_path = folder / name;
     write_atomically(final_path, [&](const fs::path& tmp) {
       writer.SetFileName(tmp.c_str());
+      // GDCM's writer stamps the file with the date through localtime() and the process's time
+      // zone state, which are not thread-safe (TSan: a race in tzset from two series written at
+      // once); one writer at a time.
+      static std::mutex gdcm_write;
+      std::lock_guard lock(gdcm_write);
       if (!writer.Write()) throw OutputError(final_path.string(), "GDCM could not write the slice");
     });
   }
