@@ -25,6 +25,7 @@
 #include "c2f/stages/bounding_box.hpp"
 #include "c2f/stages/crop_with_frame.hpp"
 #include "c2f/stages/metrics.hpp"
+#include "c2f/stages/resample.hpp"
 #include "c2f/stages/threshold.hpp"
 #include "c2f/stages/tri_planar.hpp"
 #include "c2f/stages/view_fusion.hpp"
@@ -85,6 +86,13 @@ std::vector<StageRow> bench_stages(const c2f::Case& c, int repeats) {
     r.copy = memcpy_time(std::size_t(bytes), repeats);
     rows.push_back(r);
   };
+  // To the networks' grid (2 mm, as the shipped weights) and a map of that grid back again.
+  const c2f::Geometry network = c2f::network_grid(hu.geometry(), c2f::ResampleOptions{{2, 2, 2}});
+  const double m = double(network.voxel_count());
+  c2f::Image on_network;
+  add("resample (to 2 mm)", 4 * (n + m), [&] { on_network = c2f::resample(hu, network); });
+  c2f::ProbabilityMap back;
+  add("resample back", 4 * (n + m), [&] { back = c2f::resample(on_network, hu.geometry()); });
   c2f::Volume<float> normalized;
   add("window", 4 * n, [&] { normalized = c2f::window_normalize(hu); });
   const c2f::Box3 whole = c2f::Box3::whole(hu.dims());
@@ -305,6 +313,55 @@ int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int c
   return 0;
 }
 
+// How the network grid's spacing was chosen: for each candidate, how well the grid can hold a real
+// pancreas (each label map's pancreas taken to the grid and back: the DSC is the ceiling of any
+// network there) against how many voxels the networks see in a NIH-size volume, and what the
+// two resampling passes cost there.
+int resampling_bench(const std::vector<std::string>& maps, const std::vector<double>& spacings, int repeats,
+                     const fs::path& out) {
+  std::vector<c2f::Mask> pancreas;
+  for (const auto& spec : maps) {  // FILE or FILE:VALUE
+    const auto colon = spec.rfind(':');
+    const bool valued = colon != std::string::npos && colon + 1 < spec.size() &&
+                        spec.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    const std::string file = valued ? spec.substr(0, colon) : spec;
+    pancreas.push_back(c2f::read_nifti_mask(file, valued ? std::stoi(spec.substr(colon + 1)) : 0).mask);
+    if (c2f::count_foreground(pancreas.back()) == 0) throw c2f::InputError(file, "holds no voxel of that label");
+  }
+  c2f::Geometry nih;
+  nih.dims = {512, 512, 250};
+  nih.spacing_mm = {0.82, 0.82, 1.0};
+  const c2f::Image volume(nih, 40.f);
+  fmt::print("network grid spacing: pancreas kept through the grid and back ({} label maps), and a 512x512x250 "
+             "volume at 0.82x0.82x1.0 mm there\n{:>10} {:>12} {:>10} {:>16} {:>12} {:>14}\n",
+             pancreas.size(), "spacing mm", "mean DSC", "min DSC", "network voxels", "share", "resample s");
+  json rows = json::array();
+  for (double s : spacings) {
+    const c2f::ResampleOptions o{{s, s, s}};
+    double sum = 0, low = 1;
+    for (const c2f::Mask& p : pancreas) {
+      const c2f::Mask there = c2f::resample_mask(p, c2f::network_grid(p.geometry(), o));
+      const double d = c2f::dice(c2f::resample_mask(there, p.geometry()), p);
+      sum += d;
+      low = std::min(low, d);
+    }
+    const c2f::Geometry g = c2f::network_grid(nih, o);
+    const Timing t = repeat(repeats, [&] {
+      const c2f::Image down = c2f::resample(volume, g);
+      const c2f::Image up = c2f::resample(down, nih);
+      asm volatile("" ::"r"(up.data()) : "memory");
+    });
+    const double mean = sum / double(pancreas.size()), share = double(g.voxel_count()) / double(nih.voxel_count());
+    fmt::print("{:>10.2f} {:>12.4f} {:>10.4f} {:>16} {:>12.3f} {:>14.3f}\n", s, mean, low,
+               fmt::format("{}x{}x{}", g.dims[0], g.dims[1], g.dims[2]), share, t.median);
+    rows.push_back({{"spacing_mm", s}, {"mean_dsc", mean}, {"min_dsc", low}, {"network_voxels", g.voxel_count()},
+                    {"share_of_nih_voxels", share}, {"resample_median_s", t.median}});
+  }
+  c2f::write_text_atomically(out, json{{"resampling", rows}}.dump(2) + "\n");
+  fmt::print("report: {}\n", out.string());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Benchmarks of c2f: stages vs memcpy, cases in flight, scaling, and the Python/PyTorch peer", "c2f-bench"};
   std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", python;
@@ -343,6 +400,14 @@ int main(int argc, char** argv) {
   app.add_option("--memory-cases", memory_cases, "--memory: cases in the cohort of every run (0: the largest budget + 2)")
       ->capture_default_str()
       ->check(c2f::cli::at_least(0));
+  std::vector<std::string> resampling_maps;
+  std::vector<double> resampling_spacings{1.0, 1.5, 2.0, 2.5, 3.0};
+  app.add_option("--resampling", resampling_maps,
+                 "label maps (FILE or FILE:PANCREAS_VALUE): pancreas DSC through each network spacing and back, and the "
+                 "cost at NIH size (not in the default set)");
+  app.add_option("--resampling-spacings", resampling_spacings, "--resampling: the isotropic spacings compared, mm")
+      ->delimiter(',')
+      ->capture_default_str();
   std::vector<std::string> memory_child_args;  // COHORT CASES IN_FLIGHT: one run, in its own process
   app.add_option("--memory-child", memory_child_args)->expected(3)->group("");
 
@@ -350,6 +415,7 @@ int main(int argc, char** argv) {
     if (!memory_child_args.empty())
       return memory_child(memory_child_args[0], std::stoul(memory_child_args[1]), std::stoul(memory_child_args[2]));
     if (do_memory) return memory_bench(c2f::parse_size(large), memory_in_flight, memory_cases, out);
+    if (!resampling_maps.empty()) return resampling_bench(resampling_maps, resampling_spacings, repeats, out);
     if (!do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)
       do_stages = do_graph = do_scaling = do_peer = do_volume = true;
     if (quick) {
@@ -384,6 +450,7 @@ int main(int argc, char** argv) {
     }
     c2f::SegmentationOptions so;
     if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};
+    if (net) c2f::use_network_grid(so, net->info());
     std::vector<c2f::CaseSource> cohort;
     if (do_graph || do_peer) cohort = write_cohort(scratch / "cohort", c2f::parse_size(small), cases, 4242);
 

@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
       c2f::NetworkInference networks(group.models, inference.options);
       const auto& set = networks.info();
       o.window = {set.window_lower_hu, set.window_upper_hu};
+      c2f::use_network_grid(o, set);
       const auto load = [&](std::size_t i) { return c2f::load_case(group.cases[i]); };
       std::map<std::string, c2f::CaseEvaluation> by_id;
       const auto sink = [&](c2f::CaseResult&& r) {

@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("-o,--out", out, "output folder; each case goes to OUT/<case>/")->required();
   app.add_option("--label", label, "ground-truth mask for a single input (a cohort brings its own labels)");
+  int label_value = 0;
+  app.add_option("--label-value", label_value, "with --label: the value of the pancreas in a multi-organ map (0: any non-zero)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(0));
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
   app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
       ->capture_default_str()
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
     inference.apply();
     c2f::NetworkInference networks(model_dir, inference.options);
     const auto& set = networks.info();
+    c2f::use_network_grid(o, set);
     if (window.empty()) {
       o.window = {set.window_lower_hu, set.window_upper_hu};
     } else {
@@ -124,6 +129,7 @@ int main(int argc, char** argv) {
       if (cohort.layout != c2f::CohortLayout::Single)
         throw c2f::OptionError("--label is for a single image; a cohort's labels come from its layout");
       cases.front().label = label;
+      cases.front().label_value = label_value;
     }
     std::error_code ec;
     const bool out_existed = fs::exists(out, ec);
@@ -153,17 +159,19 @@ int main(int argc, char** argv) {
                  o.convergence.max_iterations, o.convergence.stop_dsc);
 
     nlohmann::json summary = nlohmann::json::array();
-    std::string csv = "case,dsc_coarse,dsc_final,iterations,stop,coarse_empty,seconds,error\n";
+    std::string csv = "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error\n";
     std::vector<std::string> rows;
     for (const auto& report : finished) {
       summary.push_back(report);
-      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0);
+      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0),
+                   in_box = report.value("truth_in_coarse_box", -1.0);
       const std::string id = report.value("case", "");
-      csv += fmt::format("{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
-                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", report.value("iterations", 0),
-                         report.value("stop", ""), report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
-      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
-                                 report.value("iterations", 0), "resumed"));
+      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
+                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", in_box >= 0 ? fmt::format("{:.6f}", in_box) : "",
+                         report.value("iterations", 0), report.value("stop", ""),
+                         report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
+      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
+                                 dsc_text(in_box), report.value("iterations", 0), "resumed"));
     }
     std::size_t done = 0;
     const auto t0 = c2f::StageClock::now();
@@ -177,12 +185,14 @@ int main(int argc, char** argv) {
       }
       const double coarse = r.error.empty() && !r.rounds.empty() ? r.rounds.front().dsc : -1;
       const double fine = r.error.empty() && !r.rounds.empty() ? r.rounds.back().dsc : -1;
-      csv += fmt::format("{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
+      const double in_box = r.error.empty() && !r.rounds.empty() ? r.rounds.front().truth_in_box : -1;
+      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
                          coarse >= 0 ? fmt::format("{:.6f}", coarse) : "", fine >= 0 ? fmt::format("{:.6f}", fine) : "",
-                         r.iterations(), c2f::stop_reason_name(r.stop), r.coarse_empty ? 1 : 0, r.seconds, r.error);
+                         in_box >= 0 ? fmt::format("{:.6f}", in_box) : "", r.iterations(), c2f::stop_reason_name(r.stop),
+                         r.coarse_empty ? 1 : 0, r.seconds, r.error);
       rows.push_back(r.error.empty()
-                         ? fmt::format("{:<20} {:>10} {:>10} {:>10} {:>9.1f}{}", cases[r.index].id, dsc_text(coarse),
-                                       dsc_text(fine), r.iterations(), r.seconds,
+                         ? fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9.1f}{}", cases[r.index].id, dsc_text(coarse),
+                                       dsc_text(fine), dsc_text(in_box), r.iterations(), r.seconds,
                                        r.coarse_empty ? "  (coarse stage found nothing)" : "")
                          : fmt::format("{:<20} failed: {}", cases[r.index].id, r.error));
       if (!quiet) {
@@ -197,7 +207,8 @@ int main(int argc, char** argv) {
     const auto load = [&](std::size_t i) { return c2f::load_case(cases[i]); };
     const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, networks, o, sink);
 
-    fmt::print("{:<20} {:>10} {:>10} {:>10} {:>9}\n", "case", "coarse DSC", "final DSC", "iterations", "seconds");
+    fmt::print("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "case", "coarse DSC", "final DSC", "in box",
+               "iterations", "seconds");
     for (const auto& row : rows) fmt::print("{}\n", row);
     fmt::print("\n{} case(s) in {:.1f} s ({:.1f} s per case), {} failed\n{}", report.cases, report.seconds,
                report.seconds / double(std::max<std::size_t>(report.cases, 1)), report.failed, stage_table(report));

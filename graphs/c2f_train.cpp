@@ -11,6 +11,7 @@
 #include "c2f/model/runtime.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/folds.hpp"
+#include "c2f/stages/resample.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -63,7 +64,18 @@ int main(int argc, char** argv) {
   app.add_option("--window", window, "HU window LOWER,UPPER")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
+  std::string spacing = "2";
+  app.add_option("--spacing", spacing,
+                 "grid the cases are resampled to and the networks learn on: S or X,Y,Z mm, or 'input' for each case's own grid")
+      ->capture_default_str()
+      ->check(c2f::cli::parsed_by([](const std::string& s) {
+        if (s != "input") c2f::parse_spacing(s);
+      }));
   app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
+  app.add_option("--negative-share", o.coarse.negative_share,
+                 "coarse: share of samples from slices without pancreas (paper: 0)")
+      ->capture_default_str()
+      ->check(c2f::cli::range(0.0, 0.9));
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   std::size_t cases_in_memory = 16;
   app.add_option("--cases-in-memory", cases_in_memory, "training cases held in memory at once (bounds memory)")
@@ -74,6 +86,7 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+    if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
@@ -109,13 +122,16 @@ int main(int argc, char** argv) {
     const auto t_load = std::chrono::steady_clock::now();
     std::map<std::string, c2f::CaseSource> by_id;
     for (const auto& c : cohort.cases) by_id[c.id] = c;
-    const auto load = [by_id, train_ids, window = o.window](std::size_t i) {
-      return c2f::prepare_case(c2f::load_case(by_id.at(train_ids[i])), window);
+    // Each case on the training grid (when one is set), the same way inference will see it.
+    const auto read = [by_id, train_ids, grid = o.spacing_mm](std::size_t i) {
+      c2f::Case c = c2f::load_case(by_id.at(train_ids[i]));
+      return grid ? c2f::resample_case(c, c2f::ResampleOptions{*grid}) : c;
     };
+    const auto load = [read, window = o.window](std::size_t i) { return c2f::prepare_case(read(i), window); };
     c2f::TrainingCohort training;
     training.cases.resize(train_ids.size());
     tbb::parallel_for(std::size_t(0), train_ids.size(), [&](std::size_t i) {
-      training.cases[i] = c2f::summarize_case(c2f::load_case(by_id.at(train_ids[i])), o.coarse);
+      training.cases[i] = c2f::summarize_case(read(i), o.coarse);
     });
     training.cache = std::make_shared<c2f::CaseCache>(std::max<std::size_t>(1, cases_in_memory), load);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();

@@ -31,6 +31,7 @@ void SegmentationOptions::validate() const {
   if (cases_in_flight < 1) throw OptionError("at least one case must be in flight");
   if (batches_in_flight < 1) throw OptionError("at least one batch must be in flight");
   if (oracle_box && convergence.max_iterations != 1) throw OptionError("the oracle box is one fine round: set T = 1");
+  if (resample) resample->validate();
 }
 
 namespace {
@@ -38,12 +39,12 @@ namespace flow = tbb::flow;
 
 // The graph's nodes, in the order the report lists them.
 enum Stage : int {
-  kLoad, kWindow, kDispatch, kSlice, kInfer, kAverage, kFusion, kThreshold, kPasteBack, kConvergence,
-  kBoundingBox, kCrop, kWrite, kStageCount
+  kLoad, kResample, kWindow, kDispatch, kSlice, kInfer, kAverage, kFusion, kThreshold, kPasteBack, kConvergence,
+  kBoundingBox, kCrop, kResampleBack, kWrite, kStageCount
 };
 constexpr std::array<const char*, kStageCount> kStageNames{
-    "load", "window", "dispatch", "slice", "infer", "tri-planar average", "fusion", "threshold", "paste-back",
-    "convergence", "bounding box", "crop with frame", "write"};
+    "load", "resample", "window", "dispatch", "slice", "infer", "tri-planar average", "fusion", "threshold",
+    "paste-back", "convergence", "bounding box", "crop with frame", "resample back", "write"};
 
 // One case on its way through the graph.
 struct CaseRun {
@@ -51,8 +52,15 @@ struct CaseRun {
   StageClock::time_point start;
   Case input;
   std::string error;
+  bool resampled = false;                      // the rounds run on another grid than the input's
+  std::shared_ptr<const Image> network_image;  // the input on the networks' grid (the input itself without resampling)
+  std::shared_ptr<const Mask> network_label;   // the label there, for the oracle box
   std::shared_ptr<const Volume<float>> normalized;
+  Mask latest;   // S(t) of the round just pasted, on the networks' grid
   Mask current;  // S(t) of the last finished round
+  Mask last_on_input;  // the last round's S(t) brought back to the input's grid, when already made
+  Mask final_mask;     // the result on the input's grid
+  std::optional<ProbabilityMap> final_probability;
   std::vector<RoundRecord> rounds;
   std::vector<Mask> round_masks;
   ProbabilityMap last_fused;  // on last_region's grid
@@ -155,23 +163,53 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     else std::get<1>(out).try_put(run);
   });
 
+  // Resample: the input onto the networks' grid. A spacing c2f refuses fails the case alone.
+  using ResampleOut = flow::multifunction_node<RunPtr, std::tuple<RunPtr, RunPtr>>;
+  ResampleOut resample_node(g, flow::unlimited, [&](const RunPtr& run, ResampleOut::output_ports_type& out) {
+    timed(kResample, run, [&] {
+      try {
+        const Image& image = *run->input.image;
+        const Geometry grid = o.resample ? network_grid(image.geometry(), *o.resample, run->input.source) : image.geometry();
+        run->resampled = grid.dims != image.dims();
+        if (run->resampled) {
+          run->network_image = std::make_shared<const Image>(resample(image, grid));
+          if (o.oracle_box) run->network_label = std::make_shared<const Mask>(resample_mask(*run->input.label, grid));
+        } else {
+          run->network_image = run->input.image;
+          run->network_label = run->input.label;
+        }
+      } catch (const InputError& e) {
+        run->error = e.what();
+      }
+    });
+    if (run->error.empty()) std::get<0>(out).try_put(run);
+    else std::get<1>(out).try_put(run);
+  });
+
   flow::function_node<RunPtr, RoundPtr> window(g, flow::unlimited, [&](const RunPtr& run) {
     auto round = std::make_shared<Round>();
     timed(kWindow, run, [&] {
-      run->normalized = std::make_shared<const Volume<float>>(window_normalize(*run->input.image, o.window));
+      run->normalized = std::make_shared<const Volume<float>>(window_normalize(*run->network_image, o.window));
       round->run = run;
       if (o.oracle_box) {
         round->iteration = 1;
         round->scale = Scale::Fine;
-        round->region = crop_region(bounding_box(*run->input.label), run->input.image->dims(), o.frame);
+        round->region = crop_region(bounding_box(*run->network_label), run->network_image->dims(), o.frame);
       } else {
         round->iteration = 0;
         round->scale = Scale::Coarse;
-        round->region = {Box3::whole(run->input.image->dims()), false};
+        round->region = {Box3::whole(run->network_image->dims()), false};
       }
     });
     return round;
   });
+
+  // A round's map (on its region of the networks' grid) brought back to the input's grid before
+  // the threshold: what the mask and every DSC are made of when the rounds ran on another grid.
+  auto on_input_grid = [&](const CaseRun& run, const ProbabilityMap& map, const Box3& region) {
+    const ProbabilityMap full = paste_back(map, region, run.normalized->geometry(), 0.0f);
+    return resample(full, run.input.image->geometry());
+  };
 
   // Dispatch: the slice tasks of a round's three views.
   using DispatchOut = flow::multifunction_node<RoundPtr, std::tuple<RoundPtr, SliceTask>>;
@@ -266,10 +304,18 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       round->fused = fuse_views(maps, rule);
       // Each coarse view's own result against the truth: the paper's Table 1.
       const CaseRun& run = *round->run;
-      if (round->iteration == 0 && run.input.label)
+      if (round->iteration == 0 && run.input.label && !run.resampled)
         for (std::size_t v = 0; v < 3; ++v)
           round->view_dsc[v] = dice(threshold(*maps[v], o.threshold), *run.input.label);
     });
+    if (round->iteration == 0 && round->run->input.label && round->run->resampled)
+      timed(kResampleBack, round->run, [&] {
+        const CaseRun& run = *round->run;
+        const std::array<const ProbabilityMap*, 3> maps{std::get<1>(j).map.get(), std::get<2>(j).map.get(),
+                                                        std::get<3>(j).map.get()};
+        for (std::size_t v = 0; v < 3; ++v)
+          round->view_dsc[v] = dice(threshold(on_input_grid(run, *maps[v], round->region.box), o.threshold), *run.input.label);
+      });
     return round;
   });
 
@@ -280,10 +326,11 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   // PasteBack: S(t) on the full grid, 0 outside the region; the round's record.
   flow::function_node<RoundPtr, RoundPtr> paste(g, flow::unlimited, [&](const RoundPtr& round) {
+    CaseRun& run = *round->run;
+    const bool post = o.fine_post_processing && round->scale == Scale::Fine;
     timed(kPasteBack, round->run, [&] {
-      CaseRun& run = *round->run;
       Mask s = paste_back(round->region_mask, round->region.box, run.normalized->geometry(), std::uint8_t{0});
-      if (o.fine_post_processing && round->scale == Scale::Fine) s = keep_large_components(s);
+      if (post) s = keep_large_components(s);
       RoundRecord rec;
       rec.iteration = round->iteration;
       rec.region = round->region.box;
@@ -291,13 +338,29 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       rec.voxels = count_foreground(s);
       rec.box = bounding_box(s);
       rec.view_dsc = round->view_dsc;
-      if (run.input.label) rec.dsc = dice(s, *run.input.label);
+      if (run.input.label && !run.resampled) {
+        rec.dsc = dice(s, *run.input.label);
+        rec.truth_in_box = share_inside(*run.input.label, rec.box);
+      }
+      if (o.keep_iterations && !run.resampled) run.round_masks.push_back(s);
       run.rounds.push_back(rec);
       round->region_mask = {};
-      run.last_fused = std::move(round->fused);
-      run.last_region = round->region.box;
-      run.round_masks.push_back(std::move(s));
+      run.latest = std::move(s);
     });
+    // With a label or kept iterations, S(t) on the input's grid, from the map before its threshold.
+    if (run.resampled && (run.input.label || o.keep_iterations))
+      timed(kResampleBack, round->run, [&] {
+        Mask s = threshold(on_input_grid(run, round->fused, round->region.box), o.threshold);
+        if (post) s = keep_large_components(s);
+        if (run.input.label) {
+          run.rounds.back().dsc = dice(s, *run.input.label);
+          run.rounds.back().truth_in_box = share_inside(*run.input.label, bounding_box(s));
+        }
+        if (o.keep_iterations) run.round_masks.push_back(s);
+        run.last_on_input = std::move(s);
+      });
+    run.last_fused = std::move(round->fused);
+    run.last_region = round->region.box;
     return round;
   });
 
@@ -307,7 +370,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     const RunPtr& run = round->run;
     StopReason stop = StopReason::NotYet;
     timed(kConvergence, run, [&] {
-      Mask& s = run->round_masks.back();
+      Mask& s = run->latest;
       if (round->iteration == 0) {
         stop = o.convergence.max_iterations == 0 ? StopReason::MaxIterations : StopReason::NotYet;
       } else if (o.oracle_box) {
@@ -317,12 +380,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
         run->rounds.back().d_t = d;
         stop = Convergence{o.convergence}(round->iteration, d);
       }
-      if (o.keep_iterations) {
-        run->current = s;
-      } else {
-        run->current = std::move(s);
-        run->round_masks.clear();
-      }
+      run->current = std::move(s);
     });
     run->stop = stop;
     if (stop == StopReason::NotYet) std::get<0>(out).try_put(run);
@@ -346,6 +404,27 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     return round;
   });
 
+  // ResampleBack: the final mask (and map) on the input's grid; without resampling, S(T) itself.
+  flow::function_node<RunPtr, RunPtr> resample_back(g, flow::unlimited, [&](const RunPtr& run) {
+    if (!run->resampled) {
+      if (o.keep_probability)
+        run->final_probability = paste_back(run->last_fused, run->last_region, run->normalized->geometry(), 0.0f);
+      run->final_mask = std::move(run->current);
+      return run;
+    }
+    timed(kResampleBack, run, [&] {
+      ProbabilityMap p = on_input_grid(*run, run->last_fused, run->last_region);
+      if (run->last_on_input.empty()) {
+        run->final_mask = threshold(p, o.threshold);
+        if (o.fine_post_processing && run->rounds.back().iteration > 0) run->final_mask = keep_large_components(run->final_mask);
+      } else {
+        run->final_mask = std::move(run->last_on_input);
+      }
+      if (o.keep_probability) run->final_probability = std::move(p);
+    });
+    return run;
+  });
+
   std::size_t failed = 0;
   flow::function_node<RunPtr, int> write(g, flow::serial, [&](const RunPtr& run) {
     CaseResult r;
@@ -356,13 +435,15 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       r.coarse_empty = !o.oracle_box && r.rounds.front().voxels == 0;
       r.stop = run->stop;
       if (o.keep_iterations) r.round_masks = std::move(run->round_masks);
-      if (o.keep_probability)
-        r.probability = paste_back(run->last_fused, run->last_region, run->normalized->geometry(), 0.0f);
-      r.mask = std::move(run->current);
+      r.probability = std::move(run->final_probability);
+      r.mask = std::move(run->final_mask);
+      r.network_grid = run->normalized->geometry();
     } else {
       ++failed;
     }
     run->normalized.reset();
+    run->network_image.reset();
+    run->network_label.reset();
     r.input = std::move(run->input);
     r.seconds = seconds_since(run->start);  // up to the write, which the sink itself does
     {
@@ -377,8 +458,10 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   flow::make_edge(source, cases_in_flight);
   flow::make_edge(cases_in_flight, load_node);
-  flow::make_edge(flow::output_port<0>(load_node), window);
+  flow::make_edge(flow::output_port<0>(load_node), resample_node);
   flow::make_edge(flow::output_port<1>(load_node), write);
+  flow::make_edge(flow::output_port<0>(resample_node), window);
+  flow::make_edge(flow::output_port<1>(resample_node), write);
   flow::make_edge(window, dispatch);
   flow::make_edge(flow::output_port<0>(dispatch), flow::input_port<0>(join));
   flow::make_edge(flow::output_port<1>(dispatch), slice_tasks);
@@ -402,7 +485,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   flow::make_edge(flow::output_port<0>(convergence), bounding_box_node);
   flow::make_edge(bounding_box_node, crop);
   flow::make_edge(crop, dispatch);  // the fine loop
-  flow::make_edge(flow::output_port<1>(convergence), write);
+  flow::make_edge(flow::output_port<1>(convergence), resample_back);
+  flow::make_edge(resample_back, write);
   flow::make_edge(write, cases_in_flight.decrementer());
 
   source.activate();

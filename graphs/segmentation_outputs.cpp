@@ -10,6 +10,7 @@
 #include "c2f/io/overlay.hpp"
 #include "c2f/pipeline/atomic_file.hpp"
 #include "c2f/pipeline/errors.hpp"
+#include "c2f/stages/bounding_box.hpp"
 
 namespace fs = std::filesystem;
 
@@ -58,6 +59,7 @@ nlohmann::json case_report(const CaseResult& r) {
     if (rec.fallback_region) one["fallback_region"] = true;
     if (rec.iteration > 0) one["d_t"] = rec.d_t;
     if (rec.dsc >= 0) one["dsc"] = rec.dsc;
+    if (rec.truth_in_box >= 0) one["truth_in_box"] = rec.truth_in_box;
     if (rec.view_dsc[0] >= 0)
       one["dsc_views"] = {{"coronal", rec.view_dsc[0]}, {"sagittal", rec.view_dsc[1]}, {"axial", rec.view_dsc[2]}};
     rounds.push_back(one);
@@ -65,19 +67,29 @@ nlohmann::json case_report(const CaseResult& r) {
   j["d_t"] = d_t;
   if (!r.rounds.empty() && r.rounds.front().dsc >= 0) {
     j["dsc_coarse"] = r.rounds.front().dsc;
+    j["truth_in_coarse_box"] = r.rounds.front().truth_in_box;
     j["dsc_per_iteration"] = dsc;
     j["dsc"] = r.rounds.back().dsc;
   }
-  // Where the final mask lies: its bounding box, [lo, hi) voxel indices on the canonical RAS grid.
-  if (!r.rounds.empty()) j["box"] = box_json(r.rounds.back().box);
-  j["voxels"] = r.rounds.empty() ? 0 : r.rounds.back().voxels;
+  // Where the final mask lies: its bounding box, [lo, hi) voxel indices on the input's canonical
+  // RAS grid (`grid`); the rounds' regions and boxes are on the grid the networks ran on.
+  j["box"] = box_json(bounding_box(r.mask));
+  j["voxels"] = count_foreground(r.mask);
   j["rounds"] = rounds;
   j["seconds"] = r.seconds;
   j["stage_seconds"] = r.stage_seconds;
-  // The canonical grid the boxes refer to (the mask file itself is on the input's own grid).
-  const Geometry& g = r.input.image->geometry();
-  j["grid"] = {{"dims", {g.dims[0], g.dims[1], g.dims[2]}},
-               {"spacing_mm", {g.spacing_mm[0], g.spacing_mm[1], g.spacing_mm[2]}}};
+  const auto grid_json = [](const Geometry& g) {
+    return nlohmann::json{{"dims", {g.dims[0], g.dims[1], g.dims[2]}},
+                          {"spacing_mm", {g.spacing_mm[0], g.spacing_mm[1], g.spacing_mm[2]}}};
+  };
+  // The canonical grid of the input (the mask file itself is on the input's own file grid) and
+  // the grid the networks ran on, which differ when the input was resampled.
+  const Geometry& network = r.network_grid.voxel_count() > 0 ? r.network_grid : r.input.image->geometry();
+  j["grid"] = grid_json(r.input.image->geometry());
+  j["network_grid"] = grid_json(network);
+  j["input_spacing_mm"] = j["grid"]["spacing_mm"];
+  j["network_spacing_mm"] = j["network_grid"]["spacing_mm"];
+  j["resampled"] = network.dims != r.input.image->dims();
   return j;
 }
 

@@ -65,9 +65,11 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
   info.scale = scale_name(o.scale);
   info.window_lower_hu = o.window.lower_hu;
   info.window_upper_hu = o.window.upper_hu;
+  info.spacing_mm = o.spacing_mm;
   info.hyper = {{"optimizer", o.resolved_optimizer()}, {"learning_rate", o.resolved_learning_rate()},
                 {"seed", o.seed},                      {"batch", 1},
                 {"iterations", o.iterations},          {"min_pancreas_share", o.coarse.min_pancreas_share},
+                {"negative_share", o.coarse.negative_share},
                 {"fine_frame_px", {o.fine.min_frame_px, o.fine.max_frame_px}}};
 
   remove_stale_temporaries(o.checkpoint);  // left by a run that was killed while writing

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct TrainingOptions {
   std::int64_t log_every = 25;
   std::size_t prefetch = 8;        // samples made ahead of the trainer; 1 = no overlap
   WindowOptions window;
+  // The grid the cases were resampled to (recorded in the checkpoints, so that inference brings
+  // every input there); none: the cases' own grids.
+  std::optional<Vec3> spacing_mm;
   CoarseSampleOptions coarse;
   FineSampleOptions fine;
   std::filesystem::path checkpoint;  // written every checkpoint_every iterations and at the end

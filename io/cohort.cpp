@@ -185,7 +185,7 @@ Case load_case(const CaseSource& source, double tol_mm) {
   c.source = source.image.string();
   c.layout = m.layout;
   if (!source.label.empty()) {
-    NiftiMask label = read_nifti_mask(source.label);
+    NiftiMask label = read_nifti_mask(source.label, source.label_value);
     const Geometry& ig = m.image.geometry();
     const Geometry& lg = label.mask.geometry();
     if (lg.dims != ig.dims)

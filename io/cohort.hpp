@@ -23,6 +23,7 @@ struct CaseSource {
   std::string id;
   std::filesystem::path image;  // a NIfTI file or a DICOM series folder
   std::filesystem::path label;  // empty when there is none
+  int label_value = 0;          // 0: every non-zero label voxel; N: voxels of value N (a multi-organ map)
   bool in_store = false;        // image is an HDF5 case store holding this case (and its label)
 };
 

@@ -302,12 +302,17 @@ NiftiVolume read_nifti(const fs::path& path) {
   return out;
 }
 
-NiftiMask read_nifti_mask(const fs::path& path) {
+NiftiMask read_nifti_mask(const fs::path& path, int label_value) {
   NiftiVolume v = read_nifti(path);
   NiftiMask m{Mask(v.image.geometry()), v.layout, v.header};
   const float* src = v.image.data();
   std::uint8_t* dst = m.mask.data();
-  for (std::int64_t i = 0; i < v.image.size(); ++i) dst[i] = src[i] > 0.5f ? 1 : 0;
+  if (label_value == 0) {
+    for (std::int64_t i = 0; i < v.image.size(); ++i) dst[i] = src[i] > 0.5f ? 1 : 0;
+  } else {
+    const float want = float(label_value);
+    for (std::int64_t i = 0; i < v.image.size(); ++i) dst[i] = std::abs(src[i] - want) < 0.5f ? 1 : 0;
+  }
   return m;
 }
 

@@ -38,13 +38,14 @@ NiftiVolume read_nifti(const std::filesystem::path& path);
 NiftiHeader read_nifti_header(const std::filesystem::path& path);
 
 // A label file as a mask: voxels > 0.5 are foreground (so MSD's 1 = pancreas and 2 = tumour
-// both count, and float-stored binary masks work).
+// both count, and float-stored binary masks work). With a label value, only voxels of that value
+// are (a multi-organ map: TotalSegmentator v2's pancreas is 7).
 struct NiftiMask {
   Mask mask;
   NativeLayout layout;
   NiftiHeader header;
 };
-NiftiMask read_nifti_mask(const std::filesystem::path& path);
+NiftiMask read_nifti_mask(const std::filesystem::path& path, int label_value = 0);
 
 struct NiftiWriteOptions {
   int version = 1;            // 1 or 2 (2 is chosen automatically when dims exceed NIfTI-1's)

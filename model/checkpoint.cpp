@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -46,13 +47,15 @@ std::uint32_t weights_crc32(SegmentationModelImpl& model) {
 }  // namespace
 
 nlohmann::json CheckpointInfo::to_json() const {
-  return {{"format", kFormat},
-          {"model", model},
-          {"view", view},
-          {"scale", scale},
-          {"window_hu", {window_lower_hu, window_upper_hu}},
-          {"iteration", iteration},
-          {"hyper", hyper}};
+  nlohmann::json j{{"format", kFormat},
+                   {"model", model},
+                   {"view", view},
+                   {"scale", scale},
+                   {"window_hu", {window_lower_hu, window_upper_hu}},
+                   {"iteration", iteration},
+                   {"hyper", hyper}};
+  if (spacing_mm) j["spacing_mm"] = {(*spacing_mm)[0], (*spacing_mm)[1], (*spacing_mm)[2]};
+  return j;
 }
 
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
@@ -64,6 +67,13 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
   i.window_upper_hu = j.at("window_hu").at(1).get<float>();
   i.iteration = j.at("iteration").get<std::int64_t>();
   i.hyper = j.value("hyper", nlohmann::json::object());
+  if (j.contains("spacing_mm")) {
+    const auto& s = j.at("spacing_mm");
+    Vec3 v{s.at(0).get<double>(), s.at(1).get<double>(), s.at(2).get<double>()};
+    for (double x : v)
+      if (!(x > 0 && std::isfinite(x))) throw std::invalid_argument("spacing_mm must be positive");
+    i.spacing_mm = v;
+  }
   return i;
 }
 
@@ -134,6 +144,8 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
     info = CheckpointInfo::from_json(j);
     if (crc && j.contains("weights_crc32")) *crc = j.at("weights_crc32").get<std::uint32_t>();
   } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string(), std::string("corrupt checkpoint info: ") + e.what());
+  } catch (const std::invalid_argument& e) {
     throw InputError(path.string(), std::string("corrupt checkpoint info: ") + e.what());
   }
   return archive;

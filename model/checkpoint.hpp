@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "c2f/model/segmentation_model.hpp"
+#include "c2f/pipeline/geometry.hpp"
 
 namespace c2f {
 
@@ -21,6 +22,9 @@ struct CheckpointInfo {
   std::string scale;             // "coarse" or "fine"
   float window_lower_hu = -100;  // the intensity window of the training inputs
   float window_upper_hu = 240;
+  // The voxel spacing of the grid the training cases were resampled to; absent in checkpoints
+  // from before resampling existed (their inputs are then used on their own grid).
+  std::optional<Vec3> spacing_mm;
   std::int64_t iteration = 0;
   nlohmann::json hyper = nlohmann::json::object();  // learning rate, optimiser, seed, ...
 

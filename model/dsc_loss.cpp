@@ -24,7 +24,14 @@ torch::Tensor dsc_per_image(const torch::Tensor& a, const torch::Tensor& g) {
 }  // namespace
 
 torch::Tensor dsc_loss(const torch::Tensor& probability, const torch::Tensor& target) {
-  return (1 - dsc_per_image(probability, target)).mean();
+  // An image without any target (a coarse slice without pancreas, when those are sampled) has
+  // DSC 0 whatever the prediction, and so no gradient: there the loss is sum(p) / (1 + sum(p)),
+  // which is 0 for an empty prediction and grows with every false positive.
+  const auto batched = probability.dim() == 3 ? probability.unsqueeze(0) : probability;
+  const auto target_sum = (target.dim() == 3 ? target.unsqueeze(0) : target).flatten(1).to(batched.dtype()).sum(1);
+  const auto predicted = batched.flatten(1).sum(1);
+  const auto per_image = torch::where(target_sum == 0, predicted / (1 + predicted), 1 - dsc_per_image(probability, target));
+  return per_image.mean();
 }
 
 torch::Tensor dsc(const torch::Tensor& a, const torch::Tensor& g) { return dsc_per_image(a, g); }

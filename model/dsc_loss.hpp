@@ -3,7 +3,9 @@
 //   L = 1 - 2 * sum_i(p_i * y_i) / (sum_i p_i + sum_i y_i)
 // over all pixels and channels of one image; a batch's loss is the mean over its images.
 // Where an image's prediction and truth are both all zero the ratio is 0/0; the loss is then
-// defined as 0 (a perfect empty prediction), so training never sees a NaN.
+// defined as 0 (a perfect empty prediction), so training never sees a NaN. Where only the truth is
+// empty (a slice without pancreas) the ratio is 0 for any prediction and teaches nothing; the loss
+// is then sum(p) / (1 + sum(p)), which penalises every false positive.
 #include "c2f/model/torch_pch.hpp"
 
 namespace c2f {

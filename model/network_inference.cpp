@@ -73,6 +73,7 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
         set.model = info.model;
         set.window_lower_hu = info.window_lower_hu;
         set.window_upper_hu = info.window_upper_hu;
+        set.spacing_mm = info.spacing_mm;
         first = false;
       } else if (info.model != set.model) {
         throw InputError(path.string(), fmt::format("is a {} network, the others are {}", info.model, set.model));
@@ -80,6 +81,12 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
         throw InputError(path.string(), fmt::format("was trained on HU window [{}, {}], the others on [{}, {}]",
                                                     info.window_lower_hu, info.window_upper_hu, set.window_lower_hu,
                                                     set.window_upper_hu));
+      } else if (info.spacing_mm != set.spacing_mm) {
+        const auto text = [](const std::optional<Vec3>& s) {
+          return s ? fmt::format("{:g}x{:g}x{:g} mm", (*s)[0], (*s)[1], (*s)[2]) : std::string("no recorded spacing");
+        };
+        throw InputError(path.string(), fmt::format("was trained at {}, the others at {}: the six networks of a set "
+                                                    "must share one grid", text(info.spacing_mm), text(set.spacing_mm)));
       }
     }
   return set;

@@ -4,9 +4,11 @@
 //
 // A model folder holds <scale>_<view>.pt for scale coarse/fine and view coronal/sagittal/axial,
 // as c2f-train writes them. All six must name the same network and the same HU window; each must
-// be what its file name says (checkpoint.hpp checks).
+// be what its file name says (checkpoint.hpp checks). All six must have been trained at the same
+// voxel spacing, which is the grid inputs are resampled to.
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "c2f/stages/view_inference.hpp"
@@ -17,6 +19,7 @@ struct NetworkSetInfo {
   std::filesystem::path folder;
   std::string model;  // "light-unet", "fcn8s-vgg16"
   float window_lower_hu = -100, window_upper_hu = 240;
+  std::optional<Vec3> spacing_mm;  // the grid the six were trained at (all the same), if recorded
   std::string device;     // "cpu", "cuda:0"
   std::string precision;  // "fp32", "bf16", "fp16"
 };

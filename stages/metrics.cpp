@@ -20,4 +20,19 @@ Overlap overlap(const Mask& a, const Mask& b) {
   return o;
 }
 
+double share_inside(const Mask& truth, const Box3& box) {
+  std::int64_t all = 0, inside = 0;
+  for (std::int64_t z = 0; z < truth.nz(); ++z)
+    for (std::int64_t y = 0; y < truth.ny(); ++y) {
+      const std::uint8_t* row = truth.data() + truth.offset(0, y, z);
+      const bool row_in = z >= box.lo[2] && z < box.hi[2] && y >= box.lo[1] && y < box.hi[1];
+      for (std::int64_t x = 0; x < truth.nx(); ++x)
+        if (row[x]) {
+          ++all;
+          inside += row_in && x >= box.lo[0] && x < box.hi[0];
+        }
+    }
+  return all == 0 ? 1.0 : double(inside) / double(all);
+}
+
 }  // namespace c2f

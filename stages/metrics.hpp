@@ -1,6 +1,7 @@
 #pragma once
 // Overlap of two masks on the same grid.
 //   dice: DSC(A, B) = 2 |A n B| / (|A| + |B|), the paper's measure and its d(t) (METHOD.md).
+//   share_inside: |G n box| / |G|, whether the coarse box found the organ.
 //   notes: two empty masks agree perfectly (DSC 1): that is what d(t) must say when a fine round
 //   finds nothing twice in a row.
 #include "c2f/pipeline/volume.hpp"
@@ -15,5 +16,9 @@ struct Overlap {
 // Throws std::invalid_argument when the grids' sizes differ.
 Overlap overlap(const Mask& a, const Mask& b);
 inline double dice(const Mask& a, const Mask& b) { return overlap(a, b).dice(); }
+
+// The share of truth's voxels inside box (1 for an empty truth): how much of the organ a round's
+// bounding box holds, so how much the fine stage can still find.
+double share_inside(const Mask& truth, const Box3& box);
 
 }  // namespace c2f

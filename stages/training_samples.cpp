@@ -1,6 +1,7 @@
 #include "c2f/stages/training_samples.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,8 @@ namespace c2f {
 void CoarseSampleOptions::validate() const {
   if (!(min_pancreas_share >= 0 && min_pancreas_share <= 1))
     throw OptionError(fmt::format("minimum pancreas share {} must be in [0, 1]", min_pancreas_share));
+  if (!(negative_share >= 0 && negative_share <= 0.9))
+    throw OptionError(fmt::format("share of slices without pancreas {} must be in [0, 0.9]", negative_share));
 }
 
 void FineSampleOptions::validate() const {
@@ -32,9 +35,17 @@ std::vector<std::int64_t> coarse_slices(const Mask& label, View view, const Coar
         if (*p++) ++counts[std::size_t(axis == 0 ? x : axis == 1 ? y : z)];
   const Rect r = slice_rect(label.dims(), view);
   const double pixels = double(r.width() * r.height());
-  std::vector<std::int64_t> out;
-  for (std::int64_t k = 0; k < depth; ++k)
+  std::vector<std::int64_t> out, empty;
+  for (std::int64_t k = 0; k < depth; ++k) {
     if (counts[std::size_t(k)] > 0 && double(counts[std::size_t(k)]) >= o.min_pancreas_share * pixels) out.push_back(k);
+    if (counts[std::size_t(k)] == 0) empty.push_back(k);
+  }
+  if (o.negative_share > 0 && !out.empty() && !empty.empty()) {
+    const auto want = std::min<std::size_t>(
+        empty.size(), std::size_t(std::llround(double(out.size()) * o.negative_share / (1 - o.negative_share))));
+    for (std::size_t i = 0; i < want; ++i) out.push_back(empty[(2 * i + 1) * empty.size() / (2 * want)]);
+    std::sort(out.begin(), out.end());
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@
 // Which slices and regions the six networks train on (paper section 3.3, METHOD.md).
 //
 // Coarse: whole slices of a view whose centre slice has at least min_pancreas_share of its pixels
-// in the pancreas (paper: 1 %).
+// in the pancreas (paper: 1 %), and optionally a share of slices without pancreas.
 // Fine: the slices of a view inside the ground truth's 3-D bounding box, each cropped to the box's
 // in-plane rectangle plus a frame whose top, bottom, left and right margins are drawn uniformly
 // from {min_frame_px, ..., max_frame_px} (paper: 10-20) per sample, clipped at the slice's edges.
@@ -18,6 +18,10 @@ namespace c2f {
 
 struct CoarseSampleOptions {
   double min_pancreas_share = 0.01;
+  // Share of the coarse samples taken from slices without any pancreas (evenly spread over them).
+  // The paper shows the coarse networks pancreas slices only (0), so nothing teaches them what
+  // lies in the slices above and below the organ: real scans' chest and pelvis.
+  double negative_share = 0;
   void validate() const;  // share in [0, 1]
 };
 

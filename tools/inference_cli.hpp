@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "c2f/graphs/segmentation_graph.hpp"
 #include "c2f/model/network_inference.hpp"
 #include "c2f/model/runtime.hpp"
 #include "tool_main.hpp"
@@ -31,6 +32,13 @@ struct InferenceCli {
   // Sets LibTorch's CPU threads (before any network runs); returns the number set.
   int apply() const { return set_intra_op_threads(threads); }
 };
+
+// Every input is brought to the grid the networks were trained at (when their checkpoints
+// record one; older sets run on each input's own grid).
+inline void use_network_grid(SegmentationOptions& o, const NetworkSetInfo& set) {
+  o.resample.reset();
+  if (set.spacing_mm) o.resample = ResampleOptions{*set.spacing_mm};
+}
 
 // share/c2f/<relative> beside the running executable's prefix when installed, else source_path.
 inline std::filesystem::path shipped_file(const std::filesystem::path& relative, const std::filesystem::path& source_path) {

@@ -101,7 +101,7 @@ TEST_CASE("a perfect network: coarse finds the organ, one fine round agrees, the
     CHECK(r.stage_seconds.count("infer") == 1);
   }
   CHECK(c.report.failed == 0);
-  CHECK(c.report.stages.size() == 13);
+  CHECK(c.report.stages.size() == 15);
   CHECK(net.calls(Scale::Coarse) > 0);
   CHECK(net.calls(Scale::Fine) > 0);
 }
@@ -228,4 +228,67 @@ TEST_CASE("fine post-processing leaves only components of at least half the larg
   CHECK(dice(keep_large_components(m), m) == 1.0);
   CHECK(count_foreground(m) < count_foreground(plain.results.at(0).mask));
   CHECK(dice(m, *kept.results[0].input.label) > dice(plain.results[0].mask, *plain.results[0].input.label));
+}
+
+TEST_CASE("resampled to the networks' grid, the rounds run there and the mask comes back onto the input's grid") {
+  // encoded_case grids are 0.8 x 0.8 x 2.0 mm; the networks' grid is 1.6 mm in-plane.
+  std::vector<Case> cases{encoded_case(0, {40, 36, 30}), encoded_case(1, {40, 36, 30})};
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.batch_slices = 4;
+  o.resample = ResampleOptions{{1.6, 1.6, 2.0}};
+  o.keep_iterations = true;
+  o.keep_probability = true;
+  const Collected c = run(cases, net, o);
+  REQUIRE(c.results.size() == 2);
+  for (const CaseResult& r : c.results) {
+    REQUIRE(r.error.empty());
+    CHECK(r.network_grid.dims == Index3{20, 18, 30});
+    CHECK(r.mask.geometry().same_grid(r.input.image->geometry()));
+    CHECK(r.probability->geometry().same_grid(r.input.image->geometry()));
+    for (const Mask& s : r.round_masks) CHECK(s.dims() == r.input.image->dims());
+    // A box of whole voxels at 0.8 mm is not one at 1.6 mm: the edges blur, the bulk holds.
+    CHECK(dice(r.mask, *r.input.label) > 0.85);
+    CHECK(r.rounds.back().dsc == doctest::Approx(dice(r.mask, *r.input.label)));
+    CHECK(r.rounds[0].region == Box3::whole({20, 18, 30}));
+    CHECK(r.stage_seconds.count("resample") == 1);
+    CHECK(r.stage_seconds.count("resample back") == 1);
+  }
+}
+
+TEST_CASE("an input whose spacing c2f refuses fails alone, naming its file") {
+  std::vector<Case> cases{encoded_case(0, {40, 36, 30}), encoded_case(1, {40, 36, 30})};
+  Case& bad = cases[1];
+  Geometry g = bad.image->geometry();
+  g.spacing_mm = {0.8, 0.8, 25.0};
+  auto image = std::make_shared<Image>(*bad.image);
+  image->set_geometry(g);
+  auto label = std::make_shared<Mask>(*bad.label);
+  label->set_geometry(g);
+  bad.image = image;
+  bad.label = label;
+  bad.source = "thick.nii.gz";
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.resample = ResampleOptions{{1.6, 1.6, 2.0}};
+  const Collected c = run(cases, net, o);
+  REQUIRE(c.results.size() == 2);
+  CHECK(c.results[0].error.empty());
+  CHECK(c.results[1].error.find("thick.nii.gz: voxel spacing") == 0);
+  CHECK(c.report.failed == 1);
+}
+
+TEST_CASE("the oracle box on a resampled case is the truth's box on the networks' grid") {
+  std::vector<Case> cases{encoded_case(2, {40, 36, 30})};
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.resample = ResampleOptions{{1.6, 1.6, 2.0}};
+  o.oracle_box = true;
+  o.convergence.max_iterations = 1;
+  const Collected c = run(cases, net, o);
+  REQUIRE(c.results.size() == 1);
+  const CaseResult& r = c.results[0];
+  REQUIRE(r.error.empty());
+  CHECK(r.network_grid.dims == Index3{20, 18, 30});
+  CHECK(dice(r.mask, *r.input.label) > 0.85);
 }

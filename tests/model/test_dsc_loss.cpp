@@ -12,13 +12,26 @@ TEST_CASE("the DSC loss matches a hand computation, and an empty pair counts as 
   const auto loss = dsc_loss(p, y);
   CHECK(loss.item<double>() == doctest::Approx(0.1));
   loss.backward();
-  // dL/dp_i = -(2 y_i S - 2 I) / S^2 with S = 3.75, I = 1.5, halved by the batch mean; 0 for image 2.
+  // dL/dp_i = -(2 y_i S - 2 I) / S^2 with S = 3.75, I = 1.5, halved by the batch mean. Image 2 has
+  // no truth: its loss sum(p) / (1 + sum(p)) has gradient 1 / (1 + 0)^2 = 1, halved: any
+  // probability there is pushed down.
   const auto g = p.grad().flatten();
   CHECK(g[0].item<double>() == doctest::Approx(-0.5 * 4.5 / 14.0625));
   CHECK(g[2].item<double>() == doctest::Approx(0.5 * 3.0 / 14.0625));
-  CHECK(g[5].item<double>() == 0.0);
+  CHECK(g[5].item<double>() == doctest::Approx(0.5));
   CHECK_FALSE(torch::isnan(g).any().item<bool>());
   CHECK(dsc(y, y)[0].item<double>() == doctest::Approx(1.0));
+}
+
+TEST_CASE("on an image without truth the loss grows with the false positives, so it teaches") {
+  // sum p = 0.5 + 0.25 = 0.75 -> loss 0.75 / 1.75; dL/dp_i = 1 / 1.75^2 for every pixel.
+  auto p = torch::tensor({0.5, 0.0, 0.25, 0.0}, torch::kDouble).view({1, 1, 2, 2}).requires_grad_();
+  const auto y = torch::zeros({1, 1, 2, 2}, torch::kDouble);
+  const auto loss = dsc_loss(p, y);
+  CHECK(loss.item<double>() == doctest::Approx(0.75 / 1.75));
+  loss.backward();
+  CHECK(p.grad().flatten()[1].item<double>() == doctest::Approx(1 / (1.75 * 1.75)));
+  CHECK(dsc(p.detach(), y)[0].item<double>() == 0.0);  // the measure itself is unchanged
 }
 
 TEST_CASE("the DSC loss gradient agrees with finite differences") {

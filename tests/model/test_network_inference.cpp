@@ -45,6 +45,26 @@ TEST_CASE("a model set is six checkpoints that agree on network and window") {
   CHECK_THROWS_WITH_AS(read_network_set(dir.path()), doctest::Contains("fine_sagittal.pt"), InputError);
 }
 
+TEST_CASE("a model set records its training grid, and six networks of different grids are refused") {
+  test::ScratchDir dir("network-set-spacing");
+  for (const auto& e : fs::directory_iterator(kShipped))
+    if (e.path().extension() == ".pt") {
+      LoadedCheckpoint c = load_checkpoint(e.path());
+      c.info.spacing_mm = Vec3{2, 2, 2};
+      if (e.path().filename() == "fine_coronal.pt") c.info.spacing_mm = Vec3{1.5, 1.5, 1.5};
+      save_checkpoint(dir / e.path().filename().string(), *c.model, c.info);
+    }
+  CHECK_THROWS_WITH_AS(read_network_set(dir.path()), doctest::Contains("fine_coronal.pt: was trained at 1.5x1.5x1.5 mm"),
+                       InputError);
+  LoadedCheckpoint c = load_checkpoint(dir / "fine_coronal.pt");
+  c.info.spacing_mm = Vec3{2, 2, 2};
+  save_checkpoint(dir / "fine_coronal.pt", *c.model, c.info);
+  const NetworkSetInfo info = read_network_set(dir.path());
+  REQUIRE(info.spacing_mm.has_value());
+  CHECK(*info.spacing_mm == Vec3{2, 2, 2});
+  CHECK(read_checkpoint_info(dir / "fine_coronal.pt").spacing_mm == Vec3{2, 2, 2});
+}
+
 TEST_CASE("NetworkInference gives sigmoid maps of the batch's size; channels-last changes nothing but speed") {
   const SliceBatch batch = phantom_batch(View::Coronal);
   NetworkInference plain(kShipped);

@@ -21,6 +21,22 @@ TEST_CASE("coarse samples are the slices whose pancreas share reaches the minimu
   CHECK_THROWS_AS(coarse_slices(m, View::Axial, {1.5}), OptionError);
 }
 
+TEST_CASE("a share of slices without pancreas joins the coarse samples, spread evenly over them") {
+  Geometry g;
+  g.dims = {10, 10, 20};
+  Mask m(g, 0);
+  for (int z = 8; z < 12; ++z) m(5, 5, z) = 1;  // slices 8-11 hold pancreas (1 % each)
+  // 4 positives at share 0.5 want 4 negatives, taken from the 16 empty slices at 2, 6, 14, 18
+  // (the middles of four equal runs of the empty list 0-7, 12-19).
+  CoarseSampleOptions o;
+  o.negative_share = 0.5;
+  CHECK(coarse_slices(m, View::Axial, o) == std::vector<std::int64_t>{2, 6, 8, 9, 10, 11, 14, 18});
+  o.negative_share = 0;
+  CHECK(coarse_slices(m, View::Axial, o) == std::vector<std::int64_t>{8, 9, 10, 11});
+  o.negative_share = 0.95;
+  CHECK_THROWS_AS(coarse_slices(m, View::Axial, o), OptionError);
+}
+
 TEST_CASE("fine crops add four margins drawn from 10-20 px to the box, clipped at the edges") {
   const Index3 dims{200, 180, 60};
   const Box3 box{{50, 60, 10}, {120, 100, 40}};
