@@ -11,6 +11,7 @@
 #include "c2f/model/runtime.hpp"
 #include "c2f/io/cohort.hpp"
 #include "c2f/io/folds.hpp"
+#include "c2f/stages/domain_randomization.hpp"
 #include "c2f/stages/resample.hpp"
 #include "tool_main.hpp"
 
@@ -64,17 +65,23 @@ int main(int argc, char** argv) {
   app.add_option("--window", window, "HU window LOWER,UPPER")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
-  std::string spacing = "2";
-  app.add_option("--spacing", spacing,
-                 "grid the cases are resampled to and the networks learn on: S or X,Y,Z mm, or 'input' for each case's own grid")
+  std::string preset = "real-ct", spacing, randomize;
+  app.add_option("--preset", preset,
+                 "real-ct (2 mm grid, domain randomisation, a quarter of coarse samples without pancreas) or paper (each "
+                 "case's own grid, no randomisation, coarse slices with >= 1 % pancreas only); the options below override it")
       ->capture_default_str()
+      ->check(CLI::IsMember({"real-ct", "paper"}));
+  auto* spacing_option = app.add_option("--spacing", spacing,
+                 "grid the cases are resampled to and the networks learn on: S or X,Y,Z mm, or 'input' for each case's own grid")
       ->check(c2f::cli::parsed_by([](const std::string& s) {
         if (s != "input") c2f::parse_spacing(s);
       }));
+  auto* randomize_option = app.add_option("--randomize", randomize,
+                 "domain randomisation: all, none, or parts: crop,scaling,elastic,resolution,blur,intensity,gamma,bias,noise")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_domain_randomization(s); }));
   app.add_option("--min-share", o.coarse.min_pancreas_share, "coarse: minimum pancreas share of a slice")->capture_default_str();
-  app.add_option("--negative-share", o.coarse.negative_share,
+  auto* negative_option = app.add_option("--negative-share", o.coarse.negative_share,
                  "coarse: share of samples from slices without pancreas (paper: 0)")
-      ->capture_default_str()
       ->check(c2f::cli::range(0.0, 0.9));
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   std::size_t cases_in_memory = 16;
@@ -86,7 +93,13 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+    // The preset, then what the command line says.
+    const bool paper = preset == "paper";
+    if (spacing_option->count() == 0) spacing = paper ? "input" : "2";
+    if (randomize_option->count() == 0) randomize = paper ? "none" : "all";
+    if (negative_option->count() == 0) o.coarse.negative_share = paper ? 0.0 : 0.25;
     if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
+    o.randomization = c2f::parse_domain_randomization(randomize);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;

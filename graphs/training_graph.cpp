@@ -26,6 +26,7 @@ void TrainingOptions::validate() const {
   if (checkpoint.empty()) throw OptionError("a checkpoint path is required");
   if (!vgg_weights.empty() && model != "fcn8s-vgg16") throw OptionError("VGG-16 weights apply to fcn8s-vgg16 only");
   window.validate();
+  randomization.validate();
   coarse.validate();
   fine.validate();
   check_optimizer(resolved_optimizer(), resolved_learning_rate());
@@ -70,6 +71,7 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
                 {"seed", o.seed},                      {"batch", 1},
                 {"iterations", o.iterations},          {"min_pancreas_share", o.coarse.min_pancreas_share},
                 {"negative_share", o.coarse.negative_share},
+                {"domain_randomization", domain_randomization_parts(o.randomization)},
                 {"fine_frame_px", {o.fine.min_frame_px, o.fine.max_frame_px}}};
 
   remove_stale_temporaries(o.checkpoint);  // left by a run that was killed while writing
@@ -112,7 +114,7 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
     return plan.at(next++);
   });
   flow::limiter_node<SampleRequest> prefetch(g, o.prefetch);
-  const TrainingSampleMaker maker{cohort.cache, o.scale, o.fine};
+  const TrainingSampleMaker maker{cohort.cache, o.scale, o.fine, {o.randomization, o.window}};
   flow::function_node<SampleRequest, SamplePtr> make_sample(g, flow::unlimited, [&](const SampleRequest& r) {
     const auto t = Clock::now();
     auto s = std::make_shared<const TrainingSample>(maker(r));
@@ -162,9 +164,10 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
 
   if (o.evaluate) {
     // Every (case, slice) pair of the plan once, with the crop of its first epoch.
+    const TrainingSampleMaker clean{cohort.cache, o.scale, o.fine};
     double sum = 0;
     for (std::size_t i = 0; i < plan.size(); ++i) {
-      const TrainingSample s = maker(plan.at(std::int64_t(i)));
+      const TrainingSample s = clean(plan.at(std::int64_t(i)));  // measured on the samples as they are
       sum += predict_dsc(*model, {s.image.data(), s.label.data(), s.height, s.width});
     }
     report.train_dsc = sum / double(plan.size());

@@ -38,6 +38,8 @@ struct TrainingOptions {
   std::optional<Vec3> spacing_mm;
   CoarseSampleOptions coarse;
   FineSampleOptions fine;
+  // Each training sample's appearance and shape drawn anew (none: the paper's training).
+  DomainRandomization randomization = DomainRandomization::none();
   std::filesystem::path checkpoint;  // written every checkpoint_every iterations and at the end
   std::filesystem::path log_csv;     // iteration, mean loss, samples/s (appended)
   bool resume = false;               // continue from `checkpoint` if it exists

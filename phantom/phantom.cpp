@@ -6,11 +6,13 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
+#include "c2f/phantom/anatomy.hpp"
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/pipeline/random.hpp"
 
@@ -19,10 +21,13 @@ namespace c2f {
 ContrastPhase parse_phase(std::string_view name) {
   if (name == "native") return ContrastPhase::Native;
   if (name == "portal-venous" || name == "portal" || name == "pv") return ContrastPhase::PortalVenous;
-  throw OptionError("unknown contrast phase '" + std::string(name) + "' (expected native or portal-venous)");
+  if (name == "arterial") return ContrastPhase::Arterial;
+  throw OptionError("unknown contrast phase '" + std::string(name) + "' (expected native, arterial or portal-venous)");
 }
 
-const char* phase_name(ContrastPhase p) { return p == ContrastPhase::Native ? "native" : "portal-venous"; }
+const char* phase_name(ContrastPhase p) {
+  return p == ContrastPhase::Native ? "native" : p == ContrastPhase::Arterial ? "arterial" : "portal-venous";
+}
 
 void PhantomOptions::validate() const {
   for (int a = 0; a < 3; ++a)
@@ -32,6 +37,10 @@ void PhantomOptions::validate() const {
   if (extent_z_mm != 0 && (extent_z_mm < 100 || extent_z_mm > 500))
     throw OptionError("phantom cranio-caudal extent must be in [100, 500] mm");
   if (!(noise_scale >= 0 && noise_scale <= 10)) throw OptionError("phantom noise scale must be in [0, 10]");
+  for (double s : spacing_mm)
+    if (!(s == 0 || (s >= 0.3 && s <= 6)))
+      throw OptionError(fmt::format("phantom spacing {}x{}x{} mm: each axis 0 (drawn per case) or in [0.3, 6] mm",
+                                    spacing_mm[0], spacing_mm[1], spacing_mm[2]));
 }
 
 namespace {
@@ -225,6 +234,12 @@ constexpr TissueHu kHu[kClsCount] = {
     {42, 140, 6},   // SMA
 };
 
+// The arterial phase (about 35 s after injection) as a share of each tissue's portal-venous
+// enhancement: arteries near +280 HU, renal cortex and pancreas at their brightest, spleen bright,
+// liver and veins barely enhanced yet (typical late-arterial figures from the literature).
+constexpr double kArterialShare[kClsCount] = {
+    0, 0, 0, 0.6, 0, 0, 0.6, 0, 0, 0.3, 0, 1.1, 1.2, 0.3, 0, 0.9, 0, 0, 0.9, 0, 1.25, 0.9, 2.0, 0.25, 0.35, 2.0};
+
 // ---- the anatomy of one case ------------------------------------------------------------------
 struct Anatomy {
   double body_a, body_b, body_y0, fat_mm, muscle_mm;
@@ -239,14 +254,17 @@ struct Anatomy {
   std::uint64_t seed;
 
   double hu(Cls c, ContrastPhase phase) const {
-    double v = kHu[c].native + (phase == ContrastPhase::PortalVenous ? kHu[c].enhancement : 0.0);
+    double v = kHu[c].native + (phase == ContrastPhase::PortalVenous ? kHu[c].enhancement
+                                : phase == ContrastPhase::Arterial   ? kArterialShare[c] * kHu[c].enhancement
+                                                                     : 0.0);
     if (c == kPancreas) v += pancreas_shift;
     if (c == kLiver) v += liver_shift;
     return v;
   }
 };
 
-Anatomy make_anatomy(const PhantomOptions& o, int index, double extent_z, Rng& rng) {
+// top_extra_mm: vessels reach that much further up (real anatomy can reach above the hand-made's).
+Anatomy make_anatomy(const PhantomOptions& o, int index, double extent_z, Rng& rng, double top_extra_mm = 0) {
   Anatomy an{};
   an.seed = mix(o.seed * 1000003ULL + std::uint64_t(index));
   an.body_a = rng.uniform(140, 172);
@@ -267,9 +285,9 @@ Anatomy make_anatomy(const PhantomOptions& o, int index, double extent_z, Rng& r
 
   const double ys = an.spine_y, rs = an.spine_r;
   const double xa = rng.uniform(-22, -10), ya = ys + rs + rng.uniform(12, 16), ra = rng.uniform(10, 13);
-  an.aorta = make_tube({{xa, ya, an.z_lo - 10}, {xa, ya + 1, an.z_hi + 10}}, {ra * 0.92, ra}, 1);
+  an.aorta = make_tube({{xa, ya, an.z_lo - 10}, {xa, ya + 1, an.z_hi + 10 + top_extra_mm}}, {ra * 0.92, ra}, 1);
   const double xi = rng.uniform(18, 28), yi = ys + rs + rng.uniform(10, 14);
-  an.ivc = make_tube({{xi, yi, an.z_lo - 10}, {xi + 2, yi + 2, 40}, {xi + 10, yi + 6, an.z_hi + 10}}, {11, 12, 13}, 4);
+  an.ivc = make_tube({{xi, yi, an.z_lo - 10}, {xi + 2, yi + 2, 40}, {xi + 10, yi + 6, an.z_hi + 10 + top_extra_mm}}, {11, 12, 13}, 4);
   an.ivc.squash_y = 1.35;
 
   // Pancreas: control points relative to the aorta, jittered; radii scaled per case.
@@ -400,24 +418,150 @@ struct Painted {
   std::uint8_t code = tissue::kOutside;
 };
 
+// A real label map placed in the phantom's frame, and what the hand-made anatomy adds around it.
+struct RealAnatomy {
+  const LabelMapAnatomy* map = nullptr;
+  Vec3 offset{};        // phantom frame = map world + offset
+  Mat3 to_index{};      // map world direction -> map index axes (inverse direction / spacing)
+  Vec3 origin{};        // map origin in the phantom frame
+  bool hand_spine = true, hand_pelvis = true;
+  // Organ appearance drawn per case.
+  double stomach_gas_y = 1e9;   // gas above this y in the stomach (supine: anterior is up)
+  Cls stomach_content = kFluid;
+  double fat_in_pancreas = 0;   // share of fatty lobulation (grows with age)
+  std::uint64_t seed = 0;
+  // Pelvis, bladder and rectum (hand-made, below the abdomen), arms and table.
+  double iliac_z = -120, femur_z = -230, bladder_z = -215, pelvis_w = 110;
+  bool arms_beside = true;
+  double arm_r = 42, arm_gap = 12, table_y = -1e9;
+
+  bool provides(AnatomyOrgan o) const { return map->has(o); }
+  AnatomyOrgan at(const Vec3& p) const {
+    const Vec3 q{p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]};
+    const Geometry& g = map->organs.geometry();
+    std::int64_t ijk[3];
+    for (int a = 0; a < 3; ++a) {
+      const double v = to_index[a][0] * q[0] + to_index[a][1] * q[1] + to_index[a][2] * q[2];
+      ijk[a] = std::int64_t(std::lround(v));
+      if (ijk[a] < 0 || ijk[a] >= g.dims[a]) return AnatomyOrgan::None;
+    }
+    return AnatomyOrgan(map->organs(ijk[0], ijk[1], ijk[2]));
+  }
+};
+
+// How a real organ looks, and its code in the tissue map.
+Painted real_organ(AnatomyOrgan o, const RealAnatomy& r, const Vec3& p) {
+  using O = AnatomyOrgan;
+  switch (o) {
+    case O::Liver: return {kLiver, tissue::kLiver};
+    case O::Spleen: return {kSpleen, tissue::kSpleen};
+    case O::KidneyRight: return {value_noise(p, 6, r.seed ^ 0x61) > 0.35 ? kKidMedulla : kKidCortex, tissue::kKidneyRight};
+    case O::KidneyLeft: return {value_noise(p, 6, r.seed ^ 0x61) > 0.35 ? kKidMedulla : kKidCortex, tissue::kKidneyLeft};
+    case O::Gallbladder: return {kGallbladder, tissue::kGallbladder};
+    case O::Stomach: return {p[1] > r.stomach_gas_y ? kGas : r.stomach_content, tissue::kStomach};
+    case O::Pancreas:
+      // Fatty lobulation: fat between the lobules, more with age; still pancreas in the label.
+      if (r.fat_in_pancreas > 0 && value_noise(p, 2.5, r.seed ^ 0x71) > 1 - 2 * r.fat_in_pancreas)
+        return {kVisFat, tissue::kPancreas};
+      return {kPancreas, tissue::kPancreas};
+    case O::Duodenum: return {value_noise(p, 5, r.seed ^ 0x62) > 0.3 ? kFluid : kDuoWall, tissue::kDuodenum};
+    case O::SmallBowel: {
+      const double v = value_noise(p, 7, r.seed ^ 0x63);
+      return {v > 0.55 ? kGas : v > 0.0 ? kFluid : kBowelWall, tissue::kSmallBowel};
+    }
+    case O::Colon:
+    case O::Rectum: return {value_noise(p, 9, r.seed ^ 0x64) > 0.4 ? kGas : kStool, tissue::kColon};
+    case O::Bladder: return {kKidPelvis, tissue::kBladder};
+    case O::Aorta: return {kAorta, tissue::kAorta};
+    case O::Ivc: return {kIvc, tissue::kIvc};
+    case O::PortalSplenicVein: return {kPortal, tissue::kPortalSplenicVein};
+    case O::OtherArtery: return {kArtery, tissue::kOtherVessel};
+    case O::OtherVein: return {kIvc, tissue::kOtherVessel};
+    case O::Adrenal:
+    case O::Esophagus: return {kBowelWall, tissue::kOtherSoftTissue};
+    case O::Bone: return {value_noise(p, 4, r.seed ^ 0x65) > 0.6 ? kCortical : kCancellous, tissue::kBone};
+    case O::Muscle: return {kMuscle, tissue::kMuscle};
+    case O::Lung: return {kLung, tissue::kLung};
+    case O::Heart: return {kIvc, tissue::kOtherVessel};
+    case O::SpinalCord: return {kCsf, tissue::kSpinalCanal};
+    default: return {kVisFat, tissue::kVisceralFat};
+  }
+}
+
+// Arms beside the body and the table under it: what lies outside the body ellipse.
+Painted outside_body(const Anatomy& an, const RealAnatomy& r, const Vec3& p) {
+  const double x = p[0], y = p[1];
+  if (r.arms_beside)
+    for (double sx : {-1.0, 1.0}) {
+      const double cx = sx * (an.body_a + r.arm_gap + r.arm_r), cy = an.body_y0 - 10;
+      const double d = std::hypot(x - cx, y - cy);
+      if (d < r.arm_r) {
+        const double bone = std::hypot(x - cx, y - cy - 4);
+        if (bone < 11) return {bone > 8 ? kCortical : kCancellous, tissue::kBone};
+        return {d > r.arm_r - 9 ? kSubFat : kMuscle, d > r.arm_r - 9 ? tissue::kSubcutaneousFat : tissue::kMuscle};
+      }
+    }
+  // The table: a slightly curved plate of about 8 mm under the back.
+  const double curve = r.table_y + 0.0004 * x * x;
+  if (y < curve && y > curve - 8 && std::abs(x) < 230) return {kCancellous, tissue::kTable};
+  return {kAir, tissue::kOutside};
+}
+
+// Iliac wings, sacrum and femoral heads; bladder and rectum: the pelvis below the abdomen.
+std::optional<Painted> pelvis(const Anatomy& an, const RealAnatomy& r, const Vec3& p, bool bones) {
+  const double x = p[0], y = p[1], z = p[2];
+  if (z > r.iliac_z + 10) return std::nullopt;
+  if (bones) {
+    // Iliac wings: thin bony shells flaring out laterally and back, from the crest down.
+    for (double sx : {-1.0, 1.0}) {
+      const double depth = std::clamp((r.iliac_z - z) / 90.0, 0.0, 1.0);  // 0 at the crest
+      const double cx = sx * (r.pelvis_w * (1 - 0.35 * depth)), cy = an.spine_y + 10 + 25 * depth;
+      const double u = (x - cx) / 22, v = (y - cy) / 55;
+      const double q = std::sqrt(u * u + v * v);
+      if (z <= r.iliac_z && z > r.iliac_z - 110 && q < 1 && q > 0.55) return Painted{q > 0.85 ? kCortical : kCancellous, tissue::kBone};
+    }
+    // Sacrum: the spine's continuation, tilted back.
+    const double sy = an.spine_y - 0.25 * std::max(0.0, r.iliac_z - 20 - z);
+    if (z < r.iliac_z - 20 && z > r.iliac_z - 130 && std::hypot((x) / 45, (y - sy) / 18) < 1)
+      return Painted{kCancellous, tissue::kBone};
+    for (double sx : {-1.0, 1.0}) {
+      const double d = std::sqrt(std::pow(x - sx * (r.pelvis_w - 20), 2) + std::pow(y - an.spine_y - 55, 2) + std::pow(z - r.femur_z, 2));
+      if (d < 24) return Painted{d > 21 ? kCortical : kCancellous, tissue::kBone};
+    }
+  }
+  if (!r.provides(AnatomyOrgan::Bladder)) {
+    const double u = x / 45, v = (y - an.spine_y - 95) / 35, w = (z - r.bladder_z) / 35;
+    if (u * u + v * v + w * w < 1) return Painted{kKidPelvis, tissue::kBladder};
+  }
+  if (!r.provides(AnatomyOrgan::Rectum) && z < r.iliac_z - 60 && std::hypot(x / 16, (y - an.spine_y - 45) / 14) < 1)
+    return Painted{value_noise(p, 8, r.seed ^ 0x66) > 0.4 ? kGas : kStool, tissue::kColon};
+  return std::nullopt;
+}
+
 // What lies at world point p. Painting order decides who wins where shapes overlap: the
-// duodenum and the vessels are painted over the pancreas, bowel and organs under it.
-Painted paint(const Anatomy& an, const Vec3& p) {
+// duodenum and the vessels are painted over the pancreas, bowel and organs under it. With real
+// anatomy, the map's organs win inside the body and the hand-made ones it has are not painted.
+Painted paint(const Anatomy& an, const Vec3& p, const RealAnatomy* real = nullptr) {
+  using O = AnatomyOrgan;
+  const auto hand = [real](O organ) { return !real || !real->provides(organ); };
   const double x = p[0], y = p[1], z = p[2];
   auto in_ellipse = [&](double a, double b) {
     const double u = x / a, v = (y - an.body_y0) / b;
     return u * u + v * v <= 1;
   };
-  if (!in_ellipse(an.body_a, an.body_b)) return {kAir, tissue::kOutside};
+  if (!in_ellipse(an.body_a, an.body_b)) return real ? outside_body(an, *real, p) : Painted{kAir, tissue::kOutside};
+  if (real)
+    if (const O o = real->at(p); o != O::None) return real_organ(o, *real, p);
   Painted out{kSubFat, tissue::kSubcutaneousFat};
   const double wall_a = an.body_a - an.fat_mm, wall_b = an.body_b - an.fat_mm;
   if (!in_ellipse(wall_a, wall_b)) return out;
   out = {kMuscle, tissue::kMuscle};
   const double cav_a = wall_a - an.muscle_mm, cav_b = wall_b - an.muscle_mm;
   const bool cavity = in_ellipse(cav_a, cav_b);
+  const bool spine = !real || real->hand_spine;
 
   // Ribs: oblique cuts through the wall's inner layer, above rib_z_start.
-  if (z > an.rib_z_start && !cavity) {
+  if (spine && z > an.rib_z_start && !cavity) {
     const double ang = std::atan2(x, y - an.body_y0);  // 0 anterior, +-pi posterior
     const double a_abs = std::abs(ang);
     if (a_abs > 0.9 && a_abs < 2.7) {
@@ -427,21 +571,23 @@ Painted paint(const Anatomy& an, const Vec3& p) {
     }
   }
   if (cavity) out = {kVisFat, tissue::kVisceralFat};
+  if (real && cavity)
+    if (auto pv = pelvis(an, *real, p, real->hand_pelvis)) return *pv;
 
   // Spine and the muscles beside it.
   const double ys = an.spine_y, rs = an.spine_r;
   {
     const double dx = x, dy = y - ys;
     const double rv = std::sqrt(dx * dx + dy * dy);
-    if (rv < rs) {
+    if (spine && rv < rs) {
       const double dz = std::fmod(std::abs(z - an.disc_z0), 31.0);
       if (dz < 6.5) return {kDisc, tissue::kBone};
       return {rv > rs - 2.2 ? kCortical : kCancellous, tissue::kBone};
     }
     const double cy = ys - rs - 9;
     const double rc = std::hypot(x, y - cy);
-    if (rc < 8) return {kCsf, tissue::kSpinalCanal};
-    if (rc < 11.5 || (std::abs(x) < 5 && y < cy && y > cy - 32) || (std::abs(x) < 26 && std::abs(y - cy + 3) < 5))
+    if (spine && rc < 8) return {kCsf, tissue::kSpinalCanal};
+    if (spine && (rc < 11.5 || (std::abs(x) < 5 && y < cy && y > cy - 32) || (std::abs(x) < 26 && std::abs(y - cy + 3) < 5)))
       return {rc < 10 ? kCortical : kCancellous, tissue::kBone};
     for (double sx : {-1.0, 1.0}) {
       const double u = (x - sx * 30) / 24, v = (y - (ys - rs - 20)) / 22;
@@ -455,12 +601,12 @@ Painted paint(const Anatomy& an, const Vec3& p) {
   }
   if (!cavity) return out;
 
-  if (an.liver_right.level(p) < 1 || an.liver_left.level(p) < 1) out = {kLiver, tissue::kLiver};
-  if (an.has_gallbladder && an.gallbladder.level(p) < 1) out = {kGallbladder, tissue::kGallbladder};
-  if (an.spleen.level(p) < 1) out = {kSpleen, tissue::kSpleen};
+  if (hand(O::Liver) && (an.liver_right.level(p) < 1 || an.liver_left.level(p) < 1)) out = {kLiver, tissue::kLiver};
+  if (hand(O::Gallbladder) && an.has_gallbladder && an.gallbladder.level(p) < 1) out = {kGallbladder, tissue::kGallbladder};
+  if (hand(O::Spleen) && an.spleen.level(p) < 1) out = {kSpleen, tissue::kSpleen};
   for (int side = 0; side < 2; ++side) {
     const Ellipsoid& k = an.kidney[side];
-    if (!k.box.has_z(z)) continue;
+    if (!hand(side == 0 ? O::KidneyLeft : O::KidneyRight) || !k.box.has_z(z)) continue;
     const double q = k.level(p);
     if (q < 1) {
       const std::uint8_t code = side == 0 ? tissue::kKidneyLeft : tissue::kKidneyRight;
@@ -470,20 +616,21 @@ Painted paint(const Anatomy& an, const Vec3& p) {
   }
   // Lung bases in the costophrenic recesses, under the diaphragm's 5 mm of muscle: painted over
   // the organs' upper poles, as the domes push them down.
-  for (const auto& l : an.lung)
-    if (l.box.has_z(z)) {
-      if (l.level(p) < 1) return {kLung, tissue::kLung};
-      if (l.level(p, -5) < 1) out = {kMuscle, tissue::kMuscle};
-    }
-  if (an.stomach.box.has_z(z)) {
+  if (hand(O::Lung))
+    for (const auto& l : an.lung)
+      if (l.box.has_z(z)) {
+        if (l.level(p) < 1) return {kLung, tissue::kLung};
+        if (l.level(p, -5) < 1) out = {kMuscle, tissue::kMuscle};
+      }
+  if (hand(O::Stomach) && an.stomach.box.has_z(z)) {
     const double q = an.stomach.level(p);
     if (q < 1) out = {an.stomach.level(p, 5) >= 1 ? kStomachWall : (y > an.stomach_gas_y ? kGas : kFluid), tissue::kStomach};
   }
-  if (an.antrum.box.has_z(z)) {
+  if (hand(O::Stomach) && an.antrum.box.has_z(z)) {
     const double q = an.antrum.level(p);
     if (q < 1) out = {an.antrum.level(p, 4) >= 1 ? kStomachWall : kFluid, tissue::kStomach};
   }
-  if (an.colon.box.has_z(z) && an.colon.box.has_y(y)) {
+  if (hand(O::Colon) && an.colon.box.has_z(z) && an.colon.box.has_y(y)) {
     const double q = an.colon.level(p);
     if (q < 1) {
       Cls c = an.colon.level(p, 3) >= 1 ? kBowelWall : kStool;
@@ -491,53 +638,46 @@ Painted paint(const Anatomy& an, const Vec3& p) {
       out = {c, tissue::kColon};
     }
   }
-  for (std::size_t i = 0; i < an.small_bowel.size(); ++i) {
-    const Tube& t = an.small_bowel[i];
-    if (!t.box.has_z(z) || !t.box.has_y(y) || !t.box.has_x(x)) continue;
-    double at = 0;
-    if (t.level(p, 0, &at) < 1) {
-      Cls c = t.level(p, 2.5) >= 1 ? kBowelWall : kFluid;
-      if (c == kFluid && an.small_bowel_gas[i] && value_noise(p, 12, t.seed) > 0.25) c = kGas;
-      out = {c, tissue::kSmallBowel};
+  if (hand(O::SmallBowel))
+    for (std::size_t i = 0; i < an.small_bowel.size(); ++i) {
+      const Tube& t = an.small_bowel[i];
+      if (!t.box.has_z(z) || !t.box.has_y(y) || !t.box.has_x(x)) continue;
+      double at = 0;
+      if (t.level(p, 0, &at) < 1) {
+        Cls c = t.level(p, 2.5) >= 1 ? kBowelWall : kFluid;
+        if (c == kFluid && an.small_bowel_gas[i] && value_noise(p, 12, t.seed) > 0.25) c = kGas;
+        out = {c, tissue::kSmallBowel};
+      }
     }
-  }
-  if (an.pancreas.box.has_z(z) && an.pancreas.box.has_y(y) && an.pancreas.level(p) < 1) out = {kPancreas, tissue::kPancreas};
-  if (an.duodenum.box.has_z(z) && an.duodenum.box.has_y(y) && an.duodenum.level(p) < 1)
+  if (hand(O::Pancreas) && an.pancreas.box.has_z(z) && an.pancreas.box.has_y(y) && an.pancreas.level(p) < 1)
+    out = {kPancreas, tissue::kPancreas};
+  if (hand(O::Duodenum) && an.duodenum.box.has_z(z) && an.duodenum.box.has_y(y) && an.duodenum.level(p) < 1)
     out = {an.duodenum.level(p, 2.5) >= 1 ? kDuoWall : kFluid, tissue::kDuodenum};
-  if (an.aorta.level(p) < 1) out = {kAorta, tissue::kAorta};
-  if (an.ivc.level(p) < 1) out = {kIvc, tissue::kIvc};
-  if (an.sma.box.has_z(z) && an.sma.level(p) < 1) out = {kArtery, tissue::kOtherVessel};
-  for (const Tube* v : {&an.smv, &an.portal, &an.splenic})
-    if (v->box.has_z(z) && v->box.has_y(y) && v->level(p) < 1) out = {kPortal, tissue::kPortalSplenicVein};
+  if (hand(O::Aorta) && an.aorta.level(p) < 1) out = {kAorta, tissue::kAorta};
+  if (hand(O::Ivc) && an.ivc.level(p) < 1) out = {kIvc, tissue::kIvc};
+  if (hand(O::OtherArtery) && an.sma.box.has_z(z) && an.sma.level(p) < 1) out = {kArtery, tissue::kOtherVessel};
+  if (hand(O::PortalSplenicVein))
+    for (const Tube* v : {&an.smv, &an.portal, &an.splenic})
+      if (v->box.has_z(z) && v->box.has_y(y) && v->level(p) < 1) out = {kPortal, tissue::kPortalSplenicVein};
   return out;
 }
 
-}  // namespace
-
-PhantomCase make_phantom(const PhantomOptions& o, int index) {
-  o.validate();
-  if (index < 0) throw OptionError("phantom case index must be >= 0");
-  Rng rng(o.seed * 0x100000001B3ULL + std::uint64_t(index) * 7919 + 17);
-  const double fov = o.fov_mm > 0 ? o.fov_mm : rng.uniform(360, 440);
-  const double extent_z = o.extent_z_mm > 0 ? o.extent_z_mm : rng.uniform(220, 260);
-  const Anatomy an = make_anatomy(o, index, extent_z, rng);
-
-  Geometry g;
-  g.dims = o.size;
-  const double dxy = fov / double(std::max(o.size[0], o.size[1]));
-  g.spacing_mm = {dxy, dxy, extent_z / double(o.size[2])};
-  g.origin_mm = {-0.5 * double(o.size[0] - 1) * dxy, -0.5 * double(o.size[1] - 1) * dxy, an.z_lo + 0.5 * g.spacing_mm[2]};
-  const double voxel_mm3 = g.spacing_mm[0] * g.spacing_mm[1] * g.spacing_mm[2];
-  const double noise_sd = o.noise_scale * std::clamp(10.0 * std::pow(27.0 / voxel_mm3, 0.25), 6.0, 30.0);
-  const int ss = dxy > 1.2 ? 2 : 1;  // in-plane supersampling for partial volume
-
-  double cls_hu[kClsCount];
-  for (int c = 0; c < kClsCount; ++c) cls_hu[c] = an.hu(Cls(c), o.phase);
-
-  auto image = std::make_shared<Image>(g);
-  auto label = std::make_shared<Mask>(g);
-  auto tissues = std::make_shared<Mask>(g);
-  const std::int64_t nx = o.size[0], ny = o.size[1], nz = o.size[2];
+// Paints, textures and samples the volume slice by slice. kernel: 0 as painted (the hand-made
+// anatomy's phantoms, unchanged), < 0 a soft reconstruction kernel (Gaussian blur of that many
+// pixels), > 0 a sharp one (unsharp masking of that amount); both act after the noise, as a
+// scanner's kernel does.
+struct Rendered {
+  std::shared_ptr<Image> image;
+  std::shared_ptr<Mask> label, tissues;
+};
+Rendered render(const Anatomy& an, const RealAnatomy* real, const Geometry& g, int ss, const double* cls_hu, double noise_sd,
+                double kernel) {
+  Rendered out{std::make_shared<Image>(g), std::make_shared<Mask>(g), std::make_shared<Mask>(g)};
+  Image& image = *out.image;
+  Mask& label = *out.label;
+  Mask& tissues = *out.tissues;
+  const double dxy = g.spacing_mm[0];
+  const std::int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   const int fx = int(nx) * ss, fy = int(ny) * ss;
   const int tex_w = std::max(8, fx / 4), tex_h = std::max(8, fy / 4);
 
@@ -560,7 +700,7 @@ PhantomCase make_phantom(const PhantomOptions& o, int index) {
     for (int v = 0; v < fy; ++v)
       for (int u = 0; u < fx; ++u) {
         const Vec3 p{g.origin_mm[0] + (u + 0.5) / ss * dxy - 0.5 * dxy, g.origin_mm[1] + (v + 0.5) / ss * dxy - 0.5 * dxy, z};
-        const Painted t = paint(an, p);
+        const Painted t = paint(an, p, real);
         painted[std::size_t(v) * fx + u] = t;
         float hu = float(cls_hu[t.cls]);
         if (t.cls != kAir && t.cls != kGas) hu += float(kHu[t.cls].texture) * tex.at<float>(v, u) + bias.at<float>(v, u);
@@ -587,19 +727,283 @@ PhantomCase make_phantom(const PhantomOptions& o, int index) {
           }
         }
         const float hu = coarse.at<float>(int(j), int(i)) + float(noise_sd * noise.normal());
-        (*image)(i, j, k) = std::round(std::clamp(hu, -1024.0f, 3071.0f));
-        (*tissues)(i, j, k) = code;
-        (*label)(i, j, k) = code == tissue::kPancreas ? 1 : 0;
+        if (kernel == 0) image(i, j, k) = std::round(std::clamp(hu, -1024.0f, 3071.0f));
+        else coarse.at<float>(int(j), int(i)) = hu;
+        tissues(i, j, k) = code;
+        label(i, j, k) = code == tissue::kPancreas ? 1 : 0;
       }
+    if (kernel != 0) {
+      cv::Mat filtered;
+      if (kernel < 0) {
+        cv::GaussianBlur(coarse, filtered, cv::Size(0, 0), -kernel);
+      } else {
+        cv::GaussianBlur(coarse, filtered, cv::Size(0, 0), 1.0);
+        filtered = coarse + kernel * (coarse - filtered);
+      }
+      for (std::int64_t j = 0; j < ny; ++j)
+        for (std::int64_t i = 0; i < nx; ++i)
+          image(i, j, k) = std::round(std::clamp(filtered.at<float>(int(j), int(i)), -1024.0f, 3071.0f));
+    }
   });
+  return out;
+}
+
+// Where a label map's organs lie in the phantom's frame: the real aorta on the hand-made one
+// (the spine is placed behind it), else the real pancreas on the hand-made one; heights by the
+// pancreas. Then the body grows until its cavity holds every real abdominal organ.
+RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng) {
+  using O = AnatomyOrgan;
+  RealAnatomy r;
+  r.map = &map;
+  r.seed = an.seed ^ 0x5EA1;
+  const Geometry& g = map.organs.geometry();
+  // Centroids in the map's world.
+  Vec3 pancreas{}, aorta{};
+  double np = 0, na = 0;
+  for (std::int64_t z = 0; z < g.dims[2]; ++z)
+    for (std::int64_t y = 0; y < g.dims[1]; ++y)
+      for (std::int64_t x = 0; x < g.dims[0]; ++x) {
+        const auto o = O(map.organs(x, y, z));
+        if (o != O::Pancreas) continue;
+        const Vec3 w = g.to_world({double(x), double(y), double(z)});
+        for (int a = 0; a < 3; ++a) pancreas[a] += w[a];
+        ++np;
+      }
+  for (int a = 0; a < 3; ++a) pancreas[a] /= np;
+  if (map.has(O::Aorta))
+    for (std::int64_t z = 0; z < g.dims[2]; ++z)
+      for (std::int64_t y = 0; y < g.dims[1]; ++y)
+        for (std::int64_t x = 0; x < g.dims[0]; ++x)
+          if (O(map.organs(x, y, z)) == O::Aorta) {
+            const Vec3 w = g.to_world({double(x), double(y), double(z)});
+            if (std::abs(w[2] - pancreas[2]) > 20) continue;
+            aorta[0] += w[0];
+            aorta[1] += w[1];
+            ++na;
+          }
+  Vec3 hand{};  // the hand-made pancreas' centroid
+  for (const Vec3& q : an.pancreas.pts)
+    for (int a = 0; a < 3; ++a) hand[a] += q[a] / double(an.pancreas.pts.size());
+  if (na > 0) {
+    r.offset = {an.aorta.pts.front()[0] - aorta[0] / na, an.aorta.pts.front()[1] - aorta[1] / na, hand[2] - pancreas[2]};
+  } else {
+    r.offset = {hand[0] - pancreas[0], hand[1] - pancreas[1], hand[2] - pancreas[2]};
+  }
+  for (int a = 0; a < 3; ++a) r.origin[a] = g.origin_mm[a] + r.offset[a];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) r.to_index[a][b] = g.direction[b][a] / g.spacing_mm[a];  // orthonormal: inverse = transpose
+
+  // The body: its cavity must hold the real abdominal organs; it grows about its centre (the spine
+  // stays where it is, with more muscle and fat behind it).
+  const auto visceral = [](O o) {
+    return o != O::None && o != O::Bone && o != O::Muscle && o != O::Lung && o != O::Heart && o != O::OtherArtery &&
+           o != O::OtherVein && o != O::SpinalCord;
+  };
+  double liver_top = -1e9;
+  std::vector<std::array<double, 2>> points;
+  for (std::int64_t z = 0; z < g.dims[2]; z += 2)
+    for (std::int64_t y = 0; y < g.dims[1]; y += 2)
+      for (std::int64_t x = 0; x < g.dims[0]; x += 2) {
+        const auto o = O(map.organs(x, y, z));
+        if (!visceral(o)) continue;
+        const Vec3 w = g.to_world({double(x), double(y), double(z)});
+        points.push_back({w[0] + r.offset[0], w[1] + r.offset[1]});
+        if (o == O::Liver) liver_top = std::max(liver_top, w[2] + r.offset[2]);
+      }
+  for (int round = 0; round < 8; ++round) {
+    const double cav_a = an.body_a - an.fat_mm - an.muscle_mm, cav_b = an.body_b - an.fat_mm - an.muscle_mm;
+    double k = 0;
+    for (const auto& q : points) {
+      const double u = q[0] / cav_a, v = (q[1] - an.body_y0) / cav_b;
+      k = std::max(k, std::sqrt(u * u + v * v));
+    }
+    if (k <= 0.95) break;
+    const double grow = std::min(k / 0.95, 1.25);
+    an.body_a = (cav_a * grow) + an.fat_mm + an.muscle_mm;
+    an.body_b = (cav_b * grow) + an.fat_mm + an.muscle_mm;
+  }
+  // Lung bases just above the real liver dome.
+  if (liver_top > -1e8)
+    for (auto& l : an.lung) {
+      l.c[2] = liver_top + 62;
+      l.box = {};
+      l.finish();
+    }
+
+  // Bowel loops fill the cavity below the pancreas where the map has no bowel (real organs are
+  // painted over them).
+  if (!map.has(O::SmallBowel)) {
+    an.small_bowel.clear();
+    an.small_bowel_gas.clear();
+    const double cav_b = an.body_b - an.fat_mm - an.muscle_mm, cav_a = an.body_a - an.fat_mm - an.muscle_mm;
+    const int loops = int(rng.uniform(16, 26));
+    for (int i = 0; i < loops; ++i) {
+      std::vector<Vec3> c;
+      Vec3 p{rng.uniform(-0.6 * cav_a, 0.5 * cav_a), rng.uniform(an.spine_y + 20, an.body_y0 + 0.8 * cav_b),
+             rng.uniform(hand[2] - 170, hand[2] + 5)};
+      double heading = rng.uniform(0, 2 * std::numbers::pi), pitch = rng.uniform(-0.5, 0.5);
+      for (int step = 0; step < 9; ++step) {
+        c.push_back(p);
+        heading += rng.uniform(-0.9, 0.9);
+        pitch = std::clamp(pitch + rng.uniform(-0.4, 0.4), -0.9, 0.9);
+        p = {p[0] + 16 * std::cos(heading) * std::cos(pitch), p[1] + 16 * std::sin(heading) * std::cos(pitch),
+             std::min(hand[2] + 10, p[2] + 16 * std::sin(pitch))};
+      }
+      Tube t = make_tube(c, std::vector<double>(c.size(), rng.uniform(8, 14)), 4);
+      t.wobble = 0.1;
+      t.seed = rng.next();
+      t.finish();
+      an.small_bowel.push_back(std::move(t));
+      an.small_bowel_gas.push_back(rng.chance(0.35) ? 1 : 0);
+    }
+  }
+  r.hand_spine = !map.has(O::Bone) || map.set != "totalseg";
+  r.hand_pelvis = map.set != "totalseg";
+  r.stomach_content = rng.chance(0.5) ? kFluid : kStomachWall;
+  // Gas rises to the front: above a random height of the stomach in the frame (set below).
+  const double gas_share = rng.chance(0.6) ? rng.uniform(0.1, 0.35) : 0.0;
+  double sy_lo = 1e9, sy_hi = -1e9;
+  for (std::int64_t z = 0; z < g.dims[2]; z += 2)
+    for (std::int64_t y = 0; y < g.dims[1]; ++y)
+      for (std::int64_t x = 0; x < g.dims[0]; x += 2)
+        if (O(map.organs(x, y, z)) == O::Stomach) {
+          const double wy = g.to_world({double(x), double(y), double(z)})[1] + r.offset[1];
+          sy_lo = std::min(sy_lo, wy);
+          sy_hi = std::max(sy_hi, wy);
+        }
+  if (gas_share > 0 && sy_hi > sy_lo) r.stomach_gas_y = sy_hi - gas_share * (sy_hi - sy_lo);
+  const double age = rng.uniform(20, 85);
+  r.fat_in_pancreas = std::clamp((age - 35) / 80, 0.0, 0.45) * rng.uniform(0.4, 1.0);
+  an.pancreas_shift -= 40 * r.fat_in_pancreas;  // fatty pancreas reads lower, beyond the lobules
+  const double pancreas_z = hand[2];
+  r.iliac_z = pancreas_z - rng.uniform(95, 125);
+  r.femur_z = r.iliac_z - rng.uniform(95, 115);
+  r.bladder_z = r.femur_z + rng.uniform(-5, 25);
+  r.pelvis_w = rng.uniform(95, 120);
+  r.arms_beside = rng.chance(0.35);
+  r.arm_r = rng.uniform(35, 50);
+  r.arm_gap = rng.uniform(3, 25);
+  r.table_y = an.body_y0 - an.body_b - rng.uniform(2, 25);
+  return r;
+}
+
+// A slice thickness as real abdominal CT has them: thin, standard or thick reconstructions.
+double draw_slice_mm(Rng& rng) {
+  const double u = rng.uniform();
+  if (u < 0.25) return rng.uniform(0.6, 1.0);
+  if (u < 0.5) return rng.uniform(1.25, 2.0);
+  if (u < 0.8) return rng.uniform(2.5, 3.0);
+  return rng.uniform(4.0, 5.0);
+}
+
+PhantomCase make_on_anatomy(const PhantomOptions& o, int index) {
+  const std::filesystem::path& file = o.anatomy[std::size_t(index) % o.anatomy.size()];
+  const LabelMapAnatomy map = read_label_map_anatomy(file);
+  Rng rng(o.seed * 0x100000001B3ULL + std::uint64_t(index) * 7919 + 17);
+  // Long tubes: the hand-made vessels and bowel reach any field of view.
+  Anatomy an = make_anatomy(o, index, 400, rng, 200);
+  an.fat_mm = rng.chance(0.3) ? rng.uniform(30, 60) : rng.uniform(6, 30);  // habitus: thin to obese
+  const ContrastPhase phase = o.random_phase ? std::array{ContrastPhase::Native, ContrastPhase::Arterial,
+                                                          ContrastPhase::PortalVenous}[std::size_t(rng.uniform(0, 2.999))]
+                                             : o.phase;
+  const RealAnatomy real = place_real_anatomy(map, an, rng);
+
+  // The grid: in-plane 512 x 512 over a field of view that holds the body (or the spacing asked
+  // for), slices of a drawn thickness; craniocaudally from above the liver to the pelvis, a
+  // random extent and offset, always holding the whole pancreas.
+  const Geometry& mg = map.organs.geometry();
+  double mz_lo = 1e9, mz_hi = -1e9, pz_lo = 1e9, pz_hi = -1e9;
+  for (std::int64_t k : {std::int64_t(0), mg.dims[2] - 1}) {
+    const double wz = mg.to_world({0, 0, double(k)})[2] + real.offset[2];
+    mz_lo = std::min(mz_lo, wz);
+    mz_hi = std::max(mz_hi, wz);
+  }
+  for (std::int64_t z = 0; z < mg.dims[2]; ++z) {
+    bool any = false;
+    for (std::int64_t i = 0; i < mg.dims[0] * mg.dims[1] && !any; ++i)
+      any = mg.dims[0] > 0 && AnatomyOrgan(map.organs.data()[z * mg.dims[0] * mg.dims[1] + i]) == AnatomyOrgan::Pancreas;
+    if (!any) continue;
+    const double wz = mg.to_world({0, 0, double(z)})[2] + real.offset[2];
+    pz_lo = std::min(pz_lo, wz);
+    pz_hi = std::max(pz_hi, wz);
+  }
+  const double dxy = o.spacing_mm[0] > 0 ? o.spacing_mm[0] : 0;
+  const double body_w = 2 * (an.body_a + (real.arms_beside ? 2 * real.arm_r + real.arm_gap : 0)) + 20;
+  const double fov = dxy > 0 ? std::max(body_w, 300.0) : std::clamp(rng.uniform(std::max(body_w, 330.0), 500.0), 300.0, 520.0);
+  const double in_plane = dxy > 0 ? dxy : fov / 512;
+  const double dz = o.spacing_mm[2] > 0 ? o.spacing_mm[2] : draw_slice_mm(rng);
+  const double below = 70;  // hand-made pelvis below the map
+  double extent = rng.uniform(180, 420);
+  extent = std::clamp(extent, pz_hi - pz_lo + 40, mz_hi - mz_lo + below);
+  double lo_min = std::max(mz_lo - below, pz_hi + 20 - extent), lo_max = std::min(pz_lo - 20, mz_hi - extent);
+  if (lo_min > lo_max) lo_max = lo_min;
+  const double z_lo = rng.uniform(lo_min, lo_max);
+
+  Geometry g;
+  const std::int64_t n_xy = std::max<std::int64_t>(8, std::llround(fov / in_plane));
+  g.dims = {n_xy, n_xy, std::max<std::int64_t>(8, std::llround(extent / dz))};
+  if (o.spacing_mm[1] > 0 && o.spacing_mm[1] != in_plane)
+    throw OptionError("phantom spacing: x and y must be the same (square pixels)");
+  g.spacing_mm = {in_plane, in_plane, dz};
+  // Centred on the body, a little low so that the table is in.
+  g.origin_mm = {-0.5 * double(n_xy - 1) * in_plane, an.body_y0 - 15 - 0.5 * double(n_xy - 1) * in_plane, z_lo + 0.5 * dz};
+  if (double(g.voxel_count()) > double(kMaxVolumeVoxels)) throw OptionError("phantom grid too large");
+
+  const double voxel_mm3 = g.spacing_mm[0] * g.spacing_mm[1] * g.spacing_mm[2];
+  const double noise_sd = o.noise_scale * rng.uniform(0.6, 1.6) * std::clamp(10.0 * std::pow(27.0 / voxel_mm3, 0.25), 6.0, 30.0);
+  const double k = rng.uniform();
+  const double kernel = k < 0.35 ? -rng.uniform(0.5, 1.0) : k < 0.75 ? 0.0 : rng.uniform(0.3, 0.8);
+  const int ss = in_plane > 1.2 ? 2 : 1;
+  double cls_hu[kClsCount];
+  for (int c = 0; c < kClsCount; ++c) cls_hu[c] = an.hu(Cls(c), phase);
+
+  Rendered r = render(an, &real, g, ss, cls_hu, noise_sd, kernel == 0 ? 1e-9 : kernel);
+  PhantomCase out;
+  out.c.id = fmt::format("phantom_{:03d}", index);
+  out.c.image = r.image;
+  out.c.label = r.label;
+  out.c.source = fmt::format("c2f-phantom seed {} case {} ({}, anatomy {})", o.seed, index, phase_name(phase), file.string());
+  out.c.layout.native = g;
+  out.tissues = r.tissues;
+  out.phase = phase;
+  out.anatomy = file.string();
+  out.anatomy_set = map.set;
+  if (count_foreground(*r.label) == 0) throw InputError(file.string(), "its pancreas fell outside the phantom's grid");
+  return out;
+}
+
+}  // namespace
+
+PhantomCase make_phantom(const PhantomOptions& o, int index) {
+  o.validate();
+  if (index < 0) throw OptionError("phantom case index must be >= 0");
+  if (!o.anatomy.empty()) return make_on_anatomy(o, index);
+  Rng rng(o.seed * 0x100000001B3ULL + std::uint64_t(index) * 7919 + 17);
+  const double fov = o.fov_mm > 0 ? o.fov_mm : rng.uniform(360, 440);
+  const double extent_z = o.extent_z_mm > 0 ? o.extent_z_mm : rng.uniform(220, 260);
+  const Anatomy an = make_anatomy(o, index, extent_z, rng);
+
+  Geometry g;
+  g.dims = o.size;
+  const double dxy = fov / double(std::max(o.size[0], o.size[1]));
+  g.spacing_mm = {dxy, dxy, extent_z / double(o.size[2])};
+  g.origin_mm = {-0.5 * double(o.size[0] - 1) * dxy, -0.5 * double(o.size[1] - 1) * dxy, an.z_lo + 0.5 * g.spacing_mm[2]};
+  const double voxel_mm3 = g.spacing_mm[0] * g.spacing_mm[1] * g.spacing_mm[2];
+  const double noise_sd = o.noise_scale * std::clamp(10.0 * std::pow(27.0 / voxel_mm3, 0.25), 6.0, 30.0);
+  const int ss = dxy > 1.2 ? 2 : 1;  // in-plane supersampling for partial volume
+
+  double cls_hu[kClsCount];
+  for (int c = 0; c < kClsCount; ++c) cls_hu[c] = an.hu(Cls(c), o.phase);
+  const Rendered r = render(an, nullptr, g, ss, cls_hu, noise_sd, 0);
 
   PhantomCase out;
   out.c.id = fmt::format("phantom_{:03d}", index);
-  out.c.image = image;
-  out.c.label = label;
+  out.c.image = r.image;
+  out.c.label = r.label;
   out.c.source = fmt::format("c2f-phantom seed {} case {} ({})", o.seed, index, phase_name(o.phase));
   out.c.layout.native = g;
-  out.tissues = tissues;
+  out.tissues = r.tissues;
+  out.phase = o.phase;
   return out;
 }
 

@@ -20,18 +20,28 @@
 // a low-frequency bias field, partial volume (2x supersampling when voxels exceed 1.2 mm) and
 // noise that grows as voxels shrink complete the picture.
 //
+// Real anatomy (options.anatomy, SynthSeg-style): the organs a real label map has come from it
+// (nearest voxel), the hand-made generator never paints them, and fills in what the map lacks:
+// body wall and fat (habitus thin to obese, the body grown to hold the real organs), spine, ribs,
+// lungs above the liver, bowel, vessels, a pelvis (iliac wings, sacrum, femoral heads), bladder
+// and rectum below, arms beside the body, the CT table. Per case: field of view (craniocaudal
+// extent and offset), spacing, contrast phase (native, arterial, portal-venous), pancreas fatty
+// lobulation and attenuation with age, noise level and reconstruction kernel (soft to sharp).
+//
 // Deterministic: the same options and case index give the same voxels, at any thread count.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "c2f/pipeline/case.hpp"
 #include "c2f/pipeline/volume.hpp"
 
 namespace c2f {
 
-enum class ContrastPhase { Native, PortalVenous };
-ContrastPhase parse_phase(std::string_view name);  // "native" | "portal-venous"
+enum class ContrastPhase { Native, PortalVenous, Arterial };
+ContrastPhase parse_phase(std::string_view name);  // "native" | "portal-venous" | "arterial"
 const char* phase_name(ContrastPhase p);
 
 // Tissue codes of the phantom's tissue map. Organs use TotalSegmentator v1 numbers, so the map
@@ -41,7 +51,7 @@ inline constexpr std::uint8_t kOutside = 0, kSpleen = 1, kKidneyRight = 2, kKidn
                               kLiver = 5, kStomach = 6, kAorta = 7, kIvc = 8, kPortalSplenicVein = 9, kPancreas = 10,
                               kDuodenum = 55, kSmallBowel = 56, kColon = 57, kSubcutaneousFat = 200,
                               kVisceralFat = 201, kMuscle = 202, kBone = 203, kLung = 204, kSpinalCanal = 205,
-                              kOtherVessel = 206;
+                              kOtherVessel = 206, kBladder = 207, kOtherSoftTissue = 208, kTable = 209;
 }
 
 struct PhantomOptions {
@@ -51,12 +61,23 @@ struct PhantomOptions {
   double fov_mm = 0;        // in-plane field of view; 0: drawn per case from [360, 440]
   double extent_z_mm = 0;   // cranio-caudal extent; 0: drawn per case from [220, 260]
   double noise_scale = 1.0; // multiplies the noise standard deviation
+  // Real anatomy: label maps (phantom/anatomy.hpp); case i is built on anatomy[i % n]. Empty: the
+  // hand-made anatomy, exactly as before. With anatomy, the grid follows from the spacing and the
+  // field of view instead of `size`.
+  std::vector<std::filesystem::path> anatomy;
+  // With anatomy: x, y, z spacing in mm; 0 on an axis: drawn per case as real scans vary (in-plane
+  // 0.6-1.0 mm on 512 x 512, slices 0.6-5 mm).
+  Vec3 spacing_mm{0, 0, 0};
+  bool random_phase = false;  // draw native, arterial or portal-venous per case (else `phase`)
   void validate() const;    // throws OptionError
 };
 
 struct PhantomCase {
   Case c;  // image (HU, canonical RAS), label (pancreas)
   std::shared_ptr<const Mask> tissues;  // tissue codes above
+  ContrastPhase phase = ContrastPhase::PortalVenous;
+  std::string anatomy;      // the label map it was built on; empty for the hand-made anatomy
+  std::string anatomy_set;  // "flare22", "word", "totalseg"
 };
 
 // Case `index` of the cohort that options.seed defines; its id is "phantom_NNN".

@@ -59,6 +59,9 @@ PhantomSummary summarize(const PhantomCase& pc) {
             hi[a] = std::max(hi[a], p[a]);
           }
         }
+  s.phase = phase_name(pc.phase);
+  s.anatomy = pc.anatomy;
+  s.anatomy_set = pc.anatomy_set;
   s.pancreas_percent = 100.0 * double(s.pancreas_voxels) / double(im.size());
   s.pancreas_mean_hu = s.pancreas_voxels ? sum / double(s.pancreas_voxels) : 0;
   for (int a = 0; a < 3; ++a) s.pancreas_extent[a] = s.pancreas_voxels ? hi[a] - lo[a] + 1 : 0;
@@ -163,7 +166,11 @@ std::vector<PhantomSummary> write_phantom_cohort(const fs::path& dir, const Phan
                                    {"pancreas_voxels", s.pancreas_voxels},
                                    {"pancreas_percent", s.pancreas_percent},
                                    {"pancreas_mean_hu", s.pancreas_mean_hu},
-                                   {"spacing_mm", {s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]}}});
+                                   {"spacing_mm", {s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]}},
+                                   {"dims", {s.dims[0], s.dims[1], s.dims[2]}},
+                                   {"phase", s.phase},
+                                   {"anatomy", s.anatomy.empty() ? "hand-made" : s.anatomy},
+                                   {"anatomy_set", s.anatomy_set}});
     training.push_back({{"image", "./imagesTr/" + s.id + ".nii.gz"}, {"label", "./labelsTr/" + s.id + ".nii.gz"}});
   }
   if (o.layout == PhantomLayout::Msd) {

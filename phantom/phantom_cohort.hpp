@@ -32,6 +32,7 @@ struct PhantomSummary {
   double pancreas_mean_hu = 0;
   Index3 pancreas_extent{};  // bounding box size in voxels
   std::filesystem::path image, label;
+  std::string phase, anatomy, anatomy_set;  // anatomy: the label map (empty: hand-made)
 };
 
 // Writes the cohort under dir (created if needed) and returns one summary per case. Each file is

@@ -111,7 +111,9 @@ SampleRequest SamplePlan::at(std::int64_t iteration) const {
 
 TrainingSample TrainingSampleMaker::operator()(const SampleRequest& r) const {
   const auto c = cases->get(r.case_index);
-  return make_training_sample(*c, r, scale, fine);
+  TrainingSample s = make_training_sample(*c, r, scale, fine);
+  if (randomize.options.any()) randomize(s, mix64(r.crop_seed ^ 0xD0A1D0A1ULL));
+  return s;
 }
 
 TrainingSample make_training_sample(const PreparedCase& c, const SampleRequest& r, Scale scale, const FineSampleOptions& fine) {

@@ -19,6 +19,7 @@
 
 #include "c2f/pipeline/case.hpp"
 #include "c2f/pipeline/scale.hpp"
+#include "c2f/stages/domain_randomization.hpp"
 #include "c2f/stages/training_samples.hpp"
 #include "c2f/stages/window.hpp"
 
@@ -90,6 +91,8 @@ struct TrainingSampleMaker {
   std::shared_ptr<CaseCache> cases;
   Scale scale = Scale::Coarse;
   FineSampleOptions fine;
+  // Drawn per sample from its own seed, so a resumed run sees the same samples.
+  DomainRandomizer randomize{DomainRandomization::none(), {}};
   TrainingSample operator()(const SampleRequest& r) const;
 };
 

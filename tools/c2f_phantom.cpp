@@ -1,6 +1,9 @@
 // c2f-phantom: writes a synthetic abdominal CT cohort (image + pancreas label) that every c2f tool reads.
 #include <chrono>
 
+#include <cstdio>
+
+#include "c2f/phantom/anatomy.hpp"
 #include "c2f/phantom/phantom_cohort.hpp"
 #include "tool_main.hpp"
 
@@ -18,9 +21,20 @@ int main(int argc, char** argv) {
         p.size = c2f::parse_size(s);
         p.validate();
       }));
-  app.add_option("--phase", phase, "contrast phase: native or portal-venous")
+  app.add_option("--phase", phase, "contrast phase: native, arterial, portal-venous, or random (drawn per case)")
       ->capture_default_str()
-      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_phase(s); }));
+      ->check(c2f::cli::parsed_by([](const std::string& s) {
+        if (s != "random") c2f::parse_phase(s);
+      }));
+  std::vector<std::string> anatomy;
+  app.add_option("--anatomy", anatomy,
+                 "real anatomy: label-map files or folders (FLARE22, WORD, TotalSegmentator sets; 'shipped' for the two "
+                 "maps shipped with c2f); case i uses map i mod N. Without it: the hand-made anatomy at --size");
+  std::string spacing = "realistic";
+  app.add_option("--spacing", spacing,
+                 "with --anatomy: 'realistic' (512 x 512 at 0.6-1.0 mm, slices 0.6-5 mm, drawn per case) or X,Y,Z mm "
+                 "(0 on an axis: drawn per case)")
+      ->capture_default_str();
   app.add_option("--layout", layout, "plain (<case>.nii.gz + <case>_label.nii.gz), msd (Decathlon) or nih (DICOM + labelNNNN.nii.gz)")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_phantom_layout(s); }));
@@ -35,7 +49,18 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     o.phantom.size = c2f::parse_size(size);
-    o.phantom.phase = c2f::parse_phase(phase);
+    o.phantom.random_phase = phase == "random";
+    if (!o.phantom.random_phase) o.phantom.phase = c2f::parse_phase(phase);
+    for (const auto& a : anatomy)
+      for (const auto& f : c2f::list_label_maps(a == "shipped" ? c2f::shipped_anatomy_folder() : std::filesystem::path(a)))
+        o.phantom.anatomy.push_back(f);
+    if (spacing != "realistic") {
+      double v[3];
+      int used = 0;
+      if (std::sscanf(spacing.c_str(), "%lf,%lf,%lf%n", &v[0], &v[1], &v[2], &used) != 3 || used != int(spacing.size()))
+        throw c2f::OptionError("--spacing: '" + spacing + "' is neither realistic nor X,Y,Z");
+      o.phantom.spacing_mm = {v[0], v[1], v[2]};
+    }
     o.layout = c2f::parse_phantom_layout(layout);
     const auto t0 = std::chrono::steady_clock::now();
     const auto summaries = c2f::write_phantom_cohort(out, o);
@@ -43,14 +68,15 @@ int main(int argc, char** argv) {
     if (quiet) return 0;
     fmt::print("c2f-phantom: {} case(s), {} layout, {} phase, seed {}, in {:.1f} s -> {}\n", summaries.size(), layout,
                phase, o.phantom.seed, seconds, out);
-    fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9} {:>9} {:>13}\n", "case", "voxels", "spacing mm", "pancreas",
-               "share %", "mean HU", "extent vox");
+    fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9} {:>9} {:>13} {:>14}  {}\n", "case", "voxels", "spacing mm", "pancreas",
+               "share %", "mean HU", "extent vox", "phase", "anatomy");
     for (const auto& s : summaries)
-      fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9.3f} {:>9.1f} {:>13}\n", s.id,
+      fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9.3f} {:>9.1f} {:>13} {:>14}  {}\n", s.id,
                  fmt::format("{}x{}x{}", s.dims[0], s.dims[1], s.dims[2]),
                  fmt::format("{:.2f}x{:.2f}x{:.2f}", s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]),
                  s.pancreas_voxels, s.pancreas_percent, s.pancreas_mean_hu,
-                 fmt::format("{}x{}x{}", s.pancreas_extent[0], s.pancreas_extent[1], s.pancreas_extent[2]));
+                 fmt::format("{}x{}x{}", s.pancreas_extent[0], s.pancreas_extent[1], s.pancreas_extent[2]), s.phase,
+                 s.anatomy.empty() ? "hand-made" : std::filesystem::path(s.anatomy).filename().string());
     return 0;
   });
 }

@@ -86,10 +86,51 @@ TEST_CASE("c2f-segment reads one file or a DICOM series, takes --label, and keep
   REQUIRE(rounds.size() >= 2);
   const auto box_lo = rounds[0]["box"]["lo"].get<std::vector<int>>(), box_hi = rounds[0]["box"]["hi"].get<std::vector<int>>();
   const auto lo = rounds[1]["region"]["lo"].get<std::vector<int>>(), hi = rounds[1]["region"]["hi"].get<std::vector<int>>();
-  const auto dims = summary["cases"][0]["grid"]["dims"].get<std::vector<int>>();
+  // Regions and boxes are on the grid the networks ran on.
+  const auto dims = summary["cases"][0]["network_grid"]["dims"].get<std::vector<int>>();
   for (int a = 0; a < 3; ++a) {
     CHECK(lo[std::size_t(a)] == std::max(0, box_lo[std::size_t(a)] - 20));
     CHECK(hi[std::size_t(a)] == std::min(dims[std::size_t(a)], box_hi[std::size_t(a)] + 20));
+  }
+}
+
+TEST_CASE("a real CT at 3 mm and a 2 mm DICOM series: masks lie voxel for voxel on each input's own grid") {
+  if (test::no_real_ct()) {
+    MESSAGE("skipped: no real CT beside the checkout (" << C2F_REAL_CT_DIR << ")");
+    return;
+  }
+  test::ScratchDir dir("segment-real");
+  struct Input {
+    std::string name, image, label, extra;
+  };
+  const std::vector<Input> inputs{
+      {"ct", "totalsegmentator-example/ct.nii.gz", "totalsegmentator-example/pancreas.nii.gz", ""},
+      {"dicom", "totalsegmentator-example/dicom", "totalsegmentator-example/dicom_organs_v2.nii.gz", " --label-value 7"}};
+  for (const Input& in : inputs) {
+    CAPTURE(in.name);
+    const fs::path out = dir / in.name;
+    const auto r = test::run(C2F_SEGMENT_EXE,
+                             "-i " + test::real_ct(in.image).string() + " --label " + test::real_ct(in.label).string() +
+                                 in.extra + " -o " + out.string() + " --iterations 2 --no-overlays -q",
+                             dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto summary = read_json(out / "summary.json");
+    REQUIRE(summary["cases"].size() == 1);
+    const auto& report = summary["cases"][0];
+    const std::string id = report["case"];
+    const NiftiMask mask = read_nifti_mask(out / id / "mask.nii.gz");
+    const NiftiMask truth = read_nifti_mask(test::real_ct(in.label), in.name == "dicom" ? 7 : 0);
+    // The file's own grid: same dims, same voxel-to-world matrix as the input's label.
+    CHECK(mask.layout.native.dims == truth.layout.native.dims);
+    CHECK(mask.layout.native.same_grid(truth.layout.native, 1e-3));
+    // The networks ran at the shipped weights' spacing, not the input's.
+    const auto input_spacing = report["input_spacing_mm"].get<std::vector<double>>();
+    const auto network_spacing = report["network_spacing_mm"].get<std::vector<double>>();
+    CHECK(report["resampled"].get<bool>());
+    CHECK(input_spacing != network_spacing);
+    CHECK(report.contains("truth_in_coarse_box"));
+    MESSAGE(in.name << ": coarse DSC " << report["dsc_coarse"] << ", final DSC " << report["dsc"]
+                    << ", truth in the coarse box " << report["truth_in_coarse_box"]);
   }
 }
 
