@@ -810,18 +810,26 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
         points.push_back({w[0] + r.offset[0], w[1] + r.offset[1]});
         if (o == O::Liver) liver_top = std::max(liver_top, w[2] + r.offset[2]);
       }
-  for (int round = 0; round < 8; ++round) {
-    const double cav_a = an.body_a - an.fat_mm - an.muscle_mm, cav_b = an.body_b - an.fat_mm - an.muscle_mm;
-    double k = 0;
+  // Centred between the organs' front and back, each axis grown on its own until the cavity
+  // holds them, the back wall staying behind the spine.
+  double yl = 1e9, yh = -1e9;
+  for (const auto& q : points) yl = std::min(yl, q[1]), yh = std::max(yh, q[1]);
+  if (!points.empty()) an.body_y0 = 0.5 * (yl + yh);
+  double cav_a = an.body_a - an.fat_mm - an.muscle_mm, cav_b = an.body_b - an.fat_mm - an.muscle_mm;
+  cav_b = std::max(cav_b, an.body_y0 - (an.spine_y - an.spine_r - 30));
+  for (int round = 0; round < 30; ++round) {
+    double k = 0, ku = 0, kv = 0;
     for (const auto& q : points) {
-      const double u = q[0] / cav_a, v = (q[1] - an.body_y0) / cav_b;
-      k = std::max(k, std::sqrt(u * u + v * v));
+      const double u = q[0] / cav_a, v = (q[1] - an.body_y0) / cav_b, r2 = std::sqrt(u * u + v * v);
+      if (r2 > k) k = r2, ku = std::abs(u), kv = std::abs(v);
     }
     if (k <= 0.95) break;
-    const double grow = std::min(k / 0.95, 1.25);
-    an.body_a = (cav_a * grow) + an.fat_mm + an.muscle_mm;
-    an.body_b = (cav_b * grow) + an.fat_mm + an.muscle_mm;
+    const double grow = std::min(k / 0.95, 1.1);
+    if (ku >= kv) cav_a *= grow;
+    else cav_b *= grow;
   }
+  an.body_a = cav_a + an.fat_mm + an.muscle_mm;
+  an.body_b = cav_b + an.fat_mm + an.muscle_mm;
   // Lung bases just above the real liver dome.
   if (liver_top > -1e8)
     for (auto& l : an.lung) {

@@ -9,9 +9,14 @@ out=$PWD/build-tbb-tsan
 [ -f "$out/prefix/.done" ] && exit 0
 version=$(dpkg-query -W -f='${source:Version}' libtbb-dev)
 if ! apt-cache showsrc onetbb >/dev/null 2>&1 || [ -z "$(apt-cache showsrc onetbb 2>/dev/null)" ]; then
-  # Debian's source archive, beside the binary one the system already uses.
+  # Debian's source archive, at the same address as the binary one this machine already uses
+  # (taken from its own apt configuration, so no mirror is written here).
   sudo_cmd=(); [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  uri=$(apt-cache policy | awk -v suite="$codename/main" '$3 == suite && /Packages/ {print $2; exit}')
+  [ -n "$uri" ] || { echo "build-tbb-tsan: no $codename/main archive in this machine's apt sources" >&2; exit 1; }
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$uri" "$codename" "$codename" |
     "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/c2f-debian-src.sources >/dev/null
   "${sudo_cmd[@]}" apt-get update -qq
 fi

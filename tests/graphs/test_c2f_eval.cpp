@@ -78,7 +78,7 @@ TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the
   for (int k : {0, 1}) {
     r = test::run(C2F_TRAIN_EXE,
                   "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
-                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 -q",
+                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
                   dir.path());
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   }

@@ -108,7 +108,7 @@ TEST_CASE("c2f-train killed at random moments resumes to the same result, its ch
   const auto args = [&](const std::string& out) {
     return std::vector<std::string>{C2F_TRAIN_EXE, "-i", (dir / "cohort").string(), "-o", out, "--scale", "coarse",
                                     "--view", "S", "--iterations", "160", "--checkpoint-every", "10", "--min-share",
-                                    "0.002", "--folds", "3", "-q"};
+                                    "0.002", "--folds", "3", "--preset", "paper", "-q"};
   };
   // Reference: one uninterrupted run.
   REQUIRE(test::run(C2F_TRAIN_EXE, test::join_args(args((dir / "whole").string())), dir.path()).exit_code == 0);

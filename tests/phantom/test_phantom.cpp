@@ -107,5 +107,5 @@ TEST_CASE("impossible phantom options are refused before any voxel is made") {
   o.fov_mm = 50;
   CHECK_THROWS_AS(make_phantom(o, 0), OptionError);
   CHECK_THROWS_AS(make_phantom(options(1), -1), OptionError);
-  CHECK_THROWS_AS(parse_phase("arterial"), OptionError);
+  CHECK_THROWS_AS(parse_phase("delayed"), OptionError);
 }

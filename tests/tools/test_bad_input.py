@@ -141,6 +141,9 @@ def nifti_rows(m):
         "no transform and spacing 0": patched("<hh", 252, 0, 0)[:80] + struct.pack("<f", 0.0) + patched("<hh", 252, 0, 0)[84:],
         "spacing NaN": patched("<f", 84, float("nan")),
         "spacing infinite": patched("<f", 88, float("inf")),
+        # Spacings c2f refuses when it resamples to the networks' grid (0.05-20 mm on every axis).
+        "no transform and spacing 25 mm": patched("<hh", 252, 0, 0)[:80] + struct.pack("<f", 25.0) + patched("<hh", 252, 0, 0)[84:],
+        "no transform and spacing 0.01 mm": patched("<hh", 252, 0, 0)[:80] + struct.pack("<f", 0.01) + patched("<hh", 252, 0, 0)[84:],
         "vox_offset beyond the file": patched("<f", 108, float(len(raw) + 4096)),
         "vox_offset 100 (inside the header)": patched("<f", 108, 100.0),
         "scl_slope infinite": patched("<f", 112, float("-inf")),
@@ -395,6 +398,7 @@ def checkpoint_rows(m):
         "info is not JSON": in_pickle(b'"format":', b'"format" '),
         "info lacks the model": in_pickle(b'"model":', b'"mudel":'),
         "window differs from the other five": in_pickle(b'"window_hu":[-100.0', b'"window_hu":[-101.0'),
+        "trained at another spacing than the other five": in_pickle(b'"spacing_mm":[2.0', b'"spacing_mm":[3.0'),
     }
     rows = {}
     for i, (name, make) in enumerate(variants.items()):

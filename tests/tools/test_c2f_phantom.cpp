@@ -23,7 +23,7 @@ TEST_CASE("c2f-phantom writes the same cohort for the same seed and prints a sum
 
 TEST_CASE("c2f-phantom refuses bad options with one error line and exit code 2") {
   test::ScratchDir dir("phantom-cli-bad");
-  const char* bad[] = {"--size 12x12", "--size 4x64x64", "--phase arterial", "--layout bids", "--orientation RRS",
+  const char* bad[] = {"--size 12x12", "--size 4x64x64", "--phase delayed", "--layout bids", "--orientation RRS",
                        "--cases 0"};
   for (const char* opt : bad) {
     CAPTURE(opt);

@@ -67,7 +67,8 @@ def inside(mount):
     jobs = {
         "c2f-segment": lambda out: [exe("c2f-segment"), "-q", "-i", src, "-o", out, "--save-probability"],
         "c2f-train": lambda out: [exe("c2f-train"), "-q", "-i", src, "-o", out, "--scale", "coarse", "--view", "A",
-                                  "--iterations", "4", "--checkpoint-every", "2", "--min-share", "0.002", "--folds", "2"],
+                                  "--iterations", "4", "--checkpoint-every", "2", "--min-share", "0.002", "--folds", "2",
+                                  "--preset", "paper"],
         "c2f-phantom": lambda out: [exe("c2f-phantom"), "-q", "--out", out, "--cases", "2", "--seed", "3",
                                     "--size", "64x64x32"],
     }
