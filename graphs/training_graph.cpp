@@ -114,7 +114,10 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
     return plan.at(next++);
   });
   flow::limiter_node<SampleRequest> prefetch(g, o.prefetch);
-  const TrainingSampleMaker maker{cohort.cache, o.scale, o.fine, {o.randomization, o.window}};
+  // Fine samples are already a random crop (the box plus a drawn frame): no second crop there.
+  DomainRandomization randomization = o.randomization;
+  if (o.scale == Scale::Fine) randomization.crop = false;
+  const TrainingSampleMaker maker{cohort.cache, o.scale, o.fine, {randomization, o.window}};
   flow::function_node<SampleRequest, SamplePtr> make_sample(g, flow::unlimited, [&](const SampleRequest& r) {
     const auto t = Clock::now();
     auto s = std::make_shared<const TrainingSample>(maker(r));

@@ -22,7 +22,7 @@ using O = AnatomyOrgan;
 constexpr std::array<const char*, std::size_t(O::Count)> kOrganNames{
     "none", "liver", "spleen", "kidney_right", "kidney_left", "gallbladder", "stomach", "pancreas", "duodenum",
     "small_bowel", "colon", "rectum", "bladder", "aorta", "ivc", "portal_splenic_vein", "other_artery", "other_vein",
-    "adrenal", "esophagus", "bone", "muscle", "lung", "heart", "spinal_cord"};
+    "adrenal", "esophagus", "bone", "muscle", "lung", "heart", "spinal_cord", "other_soft_tissue"};
 
 // Each set's label values, from the set's README (../shared/data/real-labels/<set>/README.md).
 std::map<int, O> flare22_table() {
@@ -39,10 +39,11 @@ std::map<int, O> word_table() {
 std::map<int, O> totalseg_table() {  // TotalSegmentator v2 "total" class ids
   std::map<int, O> t{{1, O::Spleen},  {2, O::KidneyRight}, {3, O::KidneyLeft}, {4, O::Gallbladder}, {5, O::Liver},
                      {6, O::Stomach}, {7, O::Pancreas},    {8, O::Adrenal},    {9, O::Adrenal},     {15, O::Esophagus},
-                     {18, O::SmallBowel}, {19, O::Duodenum}, {20, O::Colon},   {21, O::Bladder},    {22, O::Muscle},
+                     {18, O::SmallBowel}, {19, O::Duodenum}, {20, O::Colon},   {21, O::Bladder},    {22, O::OtherSoftTissue},
                      {23, O::KidneyLeft}, {24, O::KidneyRight}, {51, O::Heart}, {52, O::Aorta},     {53, O::OtherVein},
                      {62, O::OtherVein}, {63, O::Ivc},      {64, O::PortalSplenicVein}, {65, O::OtherArtery},
-                     {66, O::OtherArtery}, {67, O::OtherVein}, {68, O::OtherVein}, {79, O::SpinalCord}};
+                     {66, O::OtherArtery}, {67, O::OtherVein}, {68, O::OtherVein}, {79, O::SpinalCord},
+                     {17, O::OtherSoftTissue}};  // 16 trachea (air) and 90 brain: left to the hand-made body
   for (int v = 10; v <= 14; ++v) t[v] = O::Lung;
   for (int v = 25; v <= 50; ++v) t[v] = O::Bone;    // sacrum and vertebrae
   for (int v = 69; v <= 78; ++v) t[v] = O::Bone;    // humeri, scapulae, claviculae, femora, hips
@@ -77,11 +78,12 @@ std::vector<std::string> maps_without_pancreas(const fs::path& csv) {
   return out;
 }
 
-bool is_map_file(const fs::path& p) {
+bool is_map_file(const fs::path& p, const std::string& hint) {
   const std::string name = p.filename().string();
   const bool nifti = name.ends_with(".nii.gz") || name.ends_with(".nii");
   if (!nifti) return false;
-  const std::string set = anatomy_set_of(p);
+  std::string set = anatomy_set_of(p);
+  if (set.empty()) set = hint;
   if (set == "totalseg") return name.find("_total_v2_labels") != std::string::npos;
   if (set == "word") return p.parent_path().filename() == "labelsTs" || name.find("_label") != std::string::npos;
   return set == "flare22";
@@ -90,6 +92,8 @@ bool is_map_file(const fs::path& p) {
 
 const char* organ_name(AnatomyOrgan o) { return kOrganNames[std::size_t(o)]; }
 
+bool is_anatomy_set(std::string_view set) { return set == "flare22" || set == "word" || set == "totalseg"; }
+
 std::string anatomy_set_of(const fs::path& file) {
   for (const auto& part : file)
     for (const char* set : {"flare22", "word", "totalseg"})
@@ -97,12 +101,16 @@ std::string anatomy_set_of(const fs::path& file) {
   return {};
 }
 
-LabelMapAnatomy read_label_map_anatomy(const fs::path& file) {
+LabelMapAnatomy read_label_map_anatomy(const fs::path& file, const std::string& set) {
   LabelMapAnatomy a;
   a.file = file;
-  a.set = anatomy_set_of(file);
-  if (a.set.empty())
-    throw InputError(file.string(), "not a label map of a known set (a folder named flare22, word or totalseg on its path)");
+  a.set = set.empty() ? anatomy_set_of(file) : set;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw InputError(file.string(), "no such label map");
+  if (!is_anatomy_set(a.set))
+    throw InputError(file.string(), set.empty() ? "not a label map of a known set (no folder named flare22, word or totalseg on "
+                                                  "its path, and no set given)"
+                                                : "unknown label-map set '" + set + "' (expected flare22, word or totalseg)");
   const NiftiVolume v = read_nifti(file);  // canonical RAS, whatever the file stores (WORD is LPS)
   const auto table = table_of(a.set);
   std::array<std::uint8_t, 256> lookup{};
@@ -123,7 +131,7 @@ LabelMapAnatomy read_label_map_anatomy(const fs::path& file) {
   return a;
 }
 
-std::vector<fs::path> list_label_maps(const fs::path& path) {
+std::vector<fs::path> list_label_maps(const fs::path& path, const std::string& set) {
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return {path};
   if (!fs::is_directory(path, ec)) throw InputError(path.string(), "no such label map or folder");
@@ -138,7 +146,7 @@ std::vector<fs::path> list_label_maps(const fs::path& path) {
     }
     if (p.filename() == "labels.csv")
       for (const auto& rel : maps_without_pancreas(p)) skip.push_back((p.parent_path() / rel).lexically_normal().string());
-    if (it->is_regular_file(ec) && is_map_file(p)) out.push_back(p.lexically_normal());
+    if (it->is_regular_file(ec) && is_map_file(p, set)) out.push_back(p.lexically_normal());
   }
   std::erase_if(out, [&](const fs::path& p) { return std::find(skip.begin(), skip.end(), p.string()) != skip.end(); });
   std::sort(out.begin(), out.end());

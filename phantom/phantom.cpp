@@ -37,6 +37,8 @@ void PhantomOptions::validate() const {
   if (extent_z_mm != 0 && (extent_z_mm < 100 || extent_z_mm > 500))
     throw OptionError("phantom cranio-caudal extent must be in [100, 500] mm");
   if (!(noise_scale >= 0 && noise_scale <= 10)) throw OptionError("phantom noise scale must be in [0, 10]");
+  if (!anatomy_set.empty() && !is_anatomy_set(anatomy_set))
+    throw OptionError("unknown label-map set '" + anatomy_set + "' (expected flare22, word or totalseg)");
   for (double s : spacing_mm)
     if (!(s == 0 || (s >= 0.3 && s <= 6)))
       throw OptionError(fmt::format("phantom spacing {}x{}x{} mm: each axis 0 (drawn per case) or in [0.3, 6] mm",
@@ -131,14 +133,29 @@ struct Tube {
   double squash_y = 1, wobble = 0, wobble_cell_mm = 6;
   std::uint64_t seed = 0;
   Aabb box;
+  // Per segment, in the squashed frame: its box grown by (1 + 2 wobble) times its larger radius.
+  // A point outside lies beyond the level where wobble acts (level > 1 + 2 wobble), so skipping
+  // the segment changes no level that is compared with 1 (a speed-up, exact where it matters).
+  std::vector<Aabb> segment_box;
   void finish() {
     for (std::size_t i = 0; i < pts.size(); ++i) box.add(pts[i], radius[i] * (1 + wobble) * std::max(1.0, squash_y));
+    segment_box.assign(pts.size() - 1, Aabb{});
+    for (std::size_t i = 0; i + 1 < pts.size(); ++i) {
+      const double r = std::max(radius[i], radius[i + 1]) * (1 + 2 * wobble) + 0.01;
+      for (const Vec3& q : {pts[i], pts[i + 1]}) segment_box[i].add({q[0], q[1] * squash_y, q[2]}, r);
+    }
   }
   // Normalised distance to the centre line (< 1 inside); t_out: where along the line (0..1).
   double level(const Vec3& p, double shrink_mm = 0, double* t_out = nullptr) const {
     double best = 1e30, best_t = 0;
     const double n = double(pts.size() - 1);
+    const bool cull = segment_box.size() + 1 == pts.size() && shrink_mm >= 0;
     for (std::size_t i = 0; i + 1 < pts.size(); ++i) {
+      if (cull) {
+        const Aabb& sb = segment_box[i];
+        const double py = p[1] * squash_y;
+        if (p[0] < sb.lo[0] || p[0] > sb.hi[0] || py < sb.lo[1] || py > sb.hi[1] || p[2] < sb.lo[2] || p[2] > sb.hi[2]) continue;
+      }
       const Vec3& a = pts[i];
       const Vec3& b = pts[i + 1];
       const double ex = b[0] - a[0], ey = (b[1] - a[1]) * squash_y, ez = b[2] - a[2];
@@ -424,7 +441,7 @@ struct RealAnatomy {
   Vec3 offset{};        // phantom frame = map world + offset
   Mat3 to_index{};      // map world direction -> map index axes (inverse direction / spacing)
   Vec3 origin{};        // map origin in the phantom frame
-  bool hand_spine = true, hand_pelvis = true;
+  bool hand_spine = true, hand_pelvis = true, hand_femur = true;
   // Organ appearance drawn per case.
   double stomach_gas_y = 1e9;   // gas above this y in the stomach (supine: anterior is up)
   Cls stomach_content = kFluid;
@@ -433,7 +450,21 @@ struct RealAnatomy {
   // Pelvis, bladder and rectum (hand-made, below the abdomen), arms and table.
   double iliac_z = -120, femur_z = -230, bladder_z = -215, pelvis_w = 110;
   bool arms_beside = true;
-  double arm_r = 42, arm_gap = 12, table_y = -1e9;
+  double arm_r = 42, arm_gap = 12, table_y = -1e9, arms_a = 0;
+  // The body outline along z (bands of band_mm from band_z0): half-width, front and back radii,
+  // fitted around the real organs level by level, as a real body narrows and widens.
+  double band_z0 = 0, band_mm = 5;
+  std::vector<std::array<double, 3>> body;
+
+  // The body's half-width a and, on y's side of the centre, its front or back radius b at height z.
+  void body_at(double z, double y, double y0, double& a, double& b) const {
+    const double t = std::clamp((z - band_z0) / band_mm, 0.0, double(body.size() - 1));
+    const std::size_t i = std::min(std::size_t(t), body.size() - 2);
+    const double f = t - double(i);
+    const int k = y < y0 ? 2 : 1;
+    a = body[i][0] + f * (body[i + 1][0] - body[i][0]);
+    b = body[i][k] + f * (body[i + 1][k] - body[i][k]);
+  }
 
   bool provides(AnatomyOrgan o) const { return map->has(o); }
   AnatomyOrgan at(const Vec3& p) const {
@@ -477,15 +508,22 @@ Painted real_organ(AnatomyOrgan o, const RealAnatomy& r, const Vec3& p) {
     case O::PortalSplenicVein: return {kPortal, tissue::kPortalSplenicVein};
     case O::OtherArtery: return {kArtery, tissue::kOtherVessel};
     case O::OtherVein: return {kIvc, tissue::kOtherVessel};
-    case O::Adrenal:
-    case O::Esophagus: return {kBowelWall, tissue::kOtherSoftTissue};
+    case O::Adrenal: return {kBowelWall, tissue::kAdrenal};
+    case O::Esophagus: return {kBowelWall, tissue::kEsophagus};
+    case O::OtherSoftTissue: return {kMuscle, tissue::kOtherSoftTissue};
     case O::Bone: return {value_noise(p, 4, r.seed ^ 0x65) > 0.6 ? kCortical : kCancellous, tissue::kBone};
     case O::Muscle: return {kMuscle, tissue::kMuscle};
     case O::Lung: return {kLung, tissue::kLung};
-    case O::Heart: return {kIvc, tissue::kOtherVessel};
+    case O::Heart: return {kIvc, tissue::kHeart};  // mostly blood pool
     case O::SpinalCord: return {kCsf, tissue::kSpinalCanal};
     default: return {kVisFat, tissue::kVisceralFat};
   }
+}
+
+// |u|^2.5 + |v|^2.5: the real-anatomy body's outline (< 1 inside).
+double body_level(double u, double v) {
+  const double au = std::abs(u), av = std::abs(v);
+  return au * au * std::sqrt(au) + av * av * std::sqrt(av);
 }
 
 // Arms beside the body and the table under it: what lies outside the body ellipse.
@@ -493,7 +531,7 @@ Painted outside_body(const Anatomy& an, const RealAnatomy& r, const Vec3& p) {
   const double x = p[0], y = p[1];
   if (r.arms_beside)
     for (double sx : {-1.0, 1.0}) {
-      const double cx = sx * (an.body_a + r.arm_gap + r.arm_r), cy = an.body_y0 - 10;
+      const double cx = sx * (r.arms_a + r.arm_gap + r.arm_r), cy = an.body_y0 - 10;
       const double d = std::hypot(x - cx, y - cy);
       if (d < r.arm_r) {
         const double bone = std::hypot(x - cx, y - cy - 4);
@@ -525,6 +563,7 @@ std::optional<Painted> pelvis(const Anatomy& an, const RealAnatomy& r, const Vec
     if (z < r.iliac_z - 20 && z > r.iliac_z - 130 && std::hypot((x) / 45, (y - sy) / 18) < 1)
       return Painted{kCancellous, tissue::kBone};
     for (double sx : {-1.0, 1.0}) {
+      if (!r.hand_femur) break;
       const double d = std::sqrt(std::pow(x - sx * (r.pelvis_w - 20), 2) + std::pow(y - an.spine_y - 55, 2) + std::pow(z - r.femur_z, 2));
       if (d < 24) return Painted{d > 21 ? kCortical : kCancellous, tissue::kBone};
     }
@@ -533,7 +572,8 @@ std::optional<Painted> pelvis(const Anatomy& an, const RealAnatomy& r, const Vec
     const double u = x / 45, v = (y - an.spine_y - 95) / 35, w = (z - r.bladder_z) / 35;
     if (u * u + v * v + w * w < 1) return Painted{kKidPelvis, tissue::kBladder};
   }
-  if (!r.provides(AnatomyOrgan::Rectum) && z < r.iliac_z - 60 && std::hypot(x / 16, (y - an.spine_y - 45) / 14) < 1)
+  // (TotalSegmentator's colon holds the rectum.)
+  if (!r.provides(AnatomyOrgan::Rectum) && !r.provides(AnatomyOrgan::Colon) && z < r.iliac_z - 60 && std::hypot(x / 16, (y - an.spine_y - 45) / 14) < 1)
     return Painted{value_noise(p, 8, r.seed ^ 0x66) > 0.4 ? kGas : kStool, tissue::kColon};
   return std::nullopt;
 }
@@ -547,13 +587,18 @@ Painted paint(const Anatomy& an, const Vec3& p, const RealAnatomy* real = nullpt
   const double x = p[0], y = p[1], z = p[2];
   auto in_ellipse = [&](double a, double b) {
     const double u = x / a, v = (y - an.body_y0) / b;
+    // A real body's cross-section is squarer than an ellipse (kidneys and liver fill the back
+    // corners): a superellipse of power 2.5 around real anatomy.
+    if (real) return body_level(u, v) <= 1;
     return u * u + v * v <= 1;
   };
-  if (!in_ellipse(an.body_a, an.body_b)) return real ? outside_body(an, *real, p) : Painted{kAir, tissue::kOutside};
+  double body_a = an.body_a, body_b = an.body_b;
+  if (real) real->body_at(z, y, an.body_y0, body_a, body_b);
+  if (!in_ellipse(body_a, body_b)) return real ? outside_body(an, *real, p) : Painted{kAir, tissue::kOutside};
   if (real)
     if (const O o = real->at(p); o != O::None) return real_organ(o, *real, p);
   Painted out{kSubFat, tissue::kSubcutaneousFat};
-  const double wall_a = an.body_a - an.fat_mm, wall_b = an.body_b - an.fat_mm;
+  const double wall_a = body_a - an.fat_mm, wall_b = body_b - an.fat_mm;
   if (!in_ellipse(wall_a, wall_b)) return out;
   out = {kMuscle, tissue::kMuscle};
   const double cav_a = wall_a - an.muscle_mm, cav_b = wall_b - an.muscle_mm;
@@ -726,6 +771,13 @@ Rendered render(const Anatomy& an, const RealAnatomy* real, const Geometry& g, i
             code = t.code;
           }
         }
+        if (real) {
+          // Real anatomy: the label is the map's pancreas resampled by nearest voxel, and the
+          // tissue map says what lies at the voxel's centre, so the two agree.
+          const Vec3 c{g.origin_mm[0] + double(i) * dxy, g.origin_mm[1] + double(j) * dxy, z};
+          code = ss > 1 ? paint(an, c, real).code : code;
+          if (real->at(c) == AnatomyOrgan::Pancreas) code = tissue::kPancreas;
+        }
         const float hu = coarse.at<float>(int(j), int(i)) + float(noise_sd * noise.normal());
         if (kernel == 0) image(i, j, k) = std::round(std::clamp(hu, -1024.0f, 3071.0f));
         else coarse.at<float>(int(j), int(i)) = hu;
@@ -793,43 +845,71 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b) r.to_index[a][b] = g.direction[b][a] / g.spacing_mm[a];  // orthonormal: inverse = transpose
 
-  // The body: its cavity must hold the real abdominal organs; it grows about its centre (the spine
-  // stays where it is, with more muscle and fat behind it).
-  const auto visceral = [](O o) {
-    return o != O::None && o != O::Bone && o != O::Muscle && o != O::Lung && o != O::Heart && o != O::OtherArtery &&
-           o != O::OtherVein && o != O::SpinalCord;
-  };
+  // The body: its cavity must hold the real abdominal organs, and its muscle wall the real bones
+  // and muscles (ribs, spine, back muscles of TotalSegmentator maps), or they would be cut off.
+  const auto in_wall = [](O o) { return o == O::Bone || o == O::Muscle || o == O::SpinalCord; };
   double liver_top = -1e9;
-  std::vector<std::array<double, 2>> points;
+  std::vector<std::array<double, 4>> points;  // x, y, 1 for a wall structure, z
   for (std::int64_t z = 0; z < g.dims[2]; z += 2)
     for (std::int64_t y = 0; y < g.dims[1]; y += 2)
       for (std::int64_t x = 0; x < g.dims[0]; x += 2) {
         const auto o = O(map.organs(x, y, z));
-        if (!visceral(o)) continue;
+        if (o == O::None) continue;
         const Vec3 w = g.to_world({double(x), double(y), double(z)});
-        points.push_back({w[0] + r.offset[0], w[1] + r.offset[1]});
+        points.push_back({w[0] + r.offset[0], w[1] + r.offset[1], in_wall(o) ? 1.0 : 0.0, w[2] + r.offset[2]});
         if (o == O::Liver) liver_top = std::max(liver_top, w[2] + r.offset[2]);
       }
-  // Centred between the organs' front and back, each axis grown on its own until the cavity
-  // holds them, the back wall staying behind the spine.
-  double yl = 1e9, yh = -1e9;
-  for (const auto& q : points) yl = std::min(yl, q[1]), yh = std::max(yh, q[1]);
+  // Centred between the organs' front and back. Level by level (bands of 5 mm), the cavity's
+  // half-width, front and back radii grow until it holds the band's organs (and the wall its
+  // bones and muscles); the back always holds the spine. Visceral fat (habitus) widens it.
+  double yl = 1e9, yh = -1e9, zl = 1e9, zh = -1e9;
+  for (const auto& q : points) yl = std::min(yl, q[1]), yh = std::max(yh, q[1]), zl = std::min(zl, q[3]), zh = std::max(zh, q[3]);
   if (!points.empty()) an.body_y0 = 0.5 * (yl + yh);
-  double cav_a = an.body_a - an.fat_mm - an.muscle_mm, cav_b = an.body_b - an.fat_mm - an.muscle_mm;
-  cav_b = std::max(cav_b, an.body_y0 - (an.spine_y - an.spine_r - 30));
-  for (int round = 0; round < 30; ++round) {
-    double k = 0, ku = 0, kv = 0;
-    for (const auto& q : points) {
-      const double u = q[0] / cav_a, v = (q[1] - an.body_y0) / cav_b, r2 = std::sqrt(u * u + v * v);
-      if (r2 > k) k = r2, ku = std::abs(u), kv = std::abs(v);
+  const double visceral_mm = std::clamp(0.4 * (an.fat_mm - 10) + rng.uniform(-6, 4), 0.0, 25.0);
+  r.band_z0 = zl - 300;
+  const std::size_t bands = std::size_t((zh + 150 - r.band_z0) / r.band_mm) + 2;
+  std::vector<std::vector<std::array<double, 3>>> in_band(bands);  // x, y, wall
+  for (const auto& q : points)
+    in_band[std::size_t((q[3] - r.band_z0) / r.band_mm)].push_back({q[0], q[1], q[2]});
+  const double back_min = an.body_y0 - (an.spine_y - an.spine_r - 30);
+  std::vector<std::array<double, 3>> cavity(bands, {0, 0, 0});
+  std::vector<bool> fitted(bands, false);
+  for (std::size_t b = 0; b < bands; ++b) {
+    if (in_band[b].empty()) continue;
+    double ca = 90, cf = 50, cb = std::max(50.0, back_min);
+    for (int round = 0; round < 40; ++round) {
+      double k = 0, ku = 0, kv = 0, ky = 0;
+      for (const auto& q : in_band[b]) {
+        const double m = q[2] * an.muscle_mm, dy = q[1] - an.body_y0;
+        const double u = q[0] / (ca + m), v = dy / ((dy >= 0 ? cf : cb) + m), r2 = std::pow(body_level(u, v), 0.4);
+        if (r2 > k) k = r2, ku = std::abs(u), kv = std::abs(v), ky = dy;
+      }
+      if (k <= 0.98) break;  // organs reach the wall: the liver and spleen touch it
+      // Both radii grow, each by its share of the worst point's excess, so the outline keeps a
+      // body's proportions rather than only widening.
+      const double grow = std::min(k / 0.98, 1.1) - 1, su = ku * ku / (ku * ku + kv * kv);
+      ca *= 1 + grow * su;
+      (ky >= 0 ? cf : cb) *= 1 + grow * (1 - su);
     }
-    if (k <= 0.95) break;
-    const double grow = std::min(k / 0.95, 1.1);
-    if (ku >= kv) cav_a *= grow;
-    else cav_b *= grow;
+    cavity[b] = {ca, cf, cb};
+    fitted[b] = true;
   }
-  an.body_a = cav_a + an.fat_mm + an.muscle_mm;
-  an.body_b = cav_b + an.fat_mm + an.muscle_mm;
+  // Levels without organs take the nearest fitted one's outline.
+  for (std::size_t b = 0; b < bands; ++b)
+    if (!fitted[b]) {
+      std::size_t best = b;
+      for (std::size_t d = 1; d < bands && best == b; ++d) {
+        if (b >= d && fitted[b - d]) best = b - d;
+        else if (b + d < bands && fitted[b + d]) best = b + d;
+      }
+      if (best != b) cavity[b] = cavity[best];
+    }
+  r.body.assign(bands, {0, 0, 0});
+  for (std::size_t b = 0; b < bands; ++b)
+    for (int a = 0; a < 3; ++a) r.body[b][a] = cavity[b][a] + visceral_mm + an.muscle_mm + an.fat_mm;
+  const auto at_pancreas = std::size_t(std::clamp((hand[2] - r.band_z0) / r.band_mm, 0.0, double(bands - 1)));
+  an.body_a = r.body[at_pancreas][0];
+  an.body_b = r.body[at_pancreas][1];
   // Lung bases just above the real liver dome.
   if (liver_top > -1e8)
     for (auto& l : an.lung) {
@@ -844,7 +924,7 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
     an.small_bowel.clear();
     an.small_bowel_gas.clear();
     const double cav_b = an.body_b - an.fat_mm - an.muscle_mm, cav_a = an.body_a - an.fat_mm - an.muscle_mm;
-    const int loops = int(rng.uniform(16, 26));
+    const int loops = int(rng.uniform(28, 40));
     for (int i = 0; i < loops; ++i) {
       std::vector<Vec3> c;
       Vec3 p{rng.uniform(-0.6 * cav_a, 0.5 * cav_a), rng.uniform(an.spine_y + 20, an.body_y0 + 0.8 * cav_b),
@@ -867,6 +947,7 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
   }
   r.hand_spine = !map.has(O::Bone) || map.set != "totalseg";
   r.hand_pelvis = map.set != "totalseg";
+  r.hand_femur = map.set == "flare22";  // WORD has the femoral heads
   r.stomach_content = rng.chance(0.5) ? kFluid : kStomachWall;
   // Gas rises to the front: above a random height of the stomach in the frame (set below).
   const double gas_share = rng.chance(0.6) ? rng.uniform(0.1, 0.35) : 0.0;
@@ -882,7 +963,9 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
   if (gas_share > 0 && sy_hi > sy_lo) r.stomach_gas_y = sy_hi - gas_share * (sy_hi - sy_lo);
   const double age = rng.uniform(20, 85);
   r.fat_in_pancreas = std::clamp((age - 35) / 80, 0.0, 0.45) * rng.uniform(0.4, 1.0);
-  an.pancreas_shift -= 40 * r.fat_in_pancreas;  // fatty pancreas reads lower, beyond the lobules
+  // The parenchyma itself reads lower with age (about 40 HU native at 20, 10 HU at 85), besides
+  // the fat between its lobules.
+  an.pancreas_shift = 28 - 0.45 * (age - 20) + rng.uniform(-8, 8);
   const double pancreas_z = hand[2];
   r.iliac_z = pancreas_z - rng.uniform(95, 125);
   r.femur_z = r.iliac_z - rng.uniform(95, 115);
@@ -891,7 +974,40 @@ RealAnatomy place_real_anatomy(const LabelMapAnatomy& map, Anatomy& an, Rng& rng
   r.arms_beside = rng.chance(0.35);
   r.arm_r = rng.uniform(35, 50);
   r.arm_gap = rng.uniform(3, 25);
-  r.table_y = an.body_y0 - an.body_b - rng.uniform(2, 25);
+  // The iliac wings need a wide pelvis below the crest; then the outline is smoothed along z
+  // (a running maximum, then a running mean over about 30 mm).
+  for (std::size_t b = 0; b < r.body.size(); ++b) {
+    const double z = r.band_z0 + double(b) * r.band_mm;
+    if (z < r.iliac_z + 10) r.body[b][0] = std::max(r.body[b][0], r.pelvis_w + 30 + an.muscle_mm + an.fat_mm);
+  }
+  // The chest is no narrower than the upper abdomen (the map's top levels hold only the liver
+  // dome), and the lower abdomen not much narrower than the pancreas' level.
+  const std::size_t mid = std::size_t(std::clamp((hand[2] - r.band_z0) / r.band_mm, 0.0, double(r.body.size() - 1)));
+  for (std::size_t b = mid + 1; b < r.body.size(); ++b)
+    for (int a = 0; a < 3; ++a) r.body[b][a] = std::max(r.body[b][a], r.body[b - 1][a]);
+  for (std::size_t b = 0; b < mid; ++b)
+    for (int a = 0; a < 3; ++a) r.body[b][a] = std::max(r.body[b][a], 0.85 * r.body[mid][a]);
+  const auto window = [&](int half, bool maximum) {
+    auto out = r.body;
+    const int n = int(r.body.size());
+    for (int b = 0; b < n; ++b)
+      for (int a = 0; a < 3; ++a) {
+        double v = 0, cnt = 0;
+        for (int d = -half; d <= half; ++d) {
+          const int j = std::clamp(b + d, 0, n - 1);
+          v = maximum ? std::max(v, r.body[std::size_t(j)][std::size_t(a)]) : v + r.body[std::size_t(j)][std::size_t(a)];
+          ++cnt;
+        }
+        out[std::size_t(b)][std::size_t(a)] = maximum ? v : v / cnt;
+      }
+    r.body = std::move(out);
+  };
+  window(3, true);
+  window(3, false);
+  double widest = 0, deepest = 0;
+  for (const auto& b : r.body) widest = std::max(widest, b[0]), deepest = std::max(deepest, b[2]);
+  r.arms_a = widest;
+  r.table_y = an.body_y0 - deepest - rng.uniform(2, 25);
   return r;
 }
 
@@ -906,7 +1022,7 @@ double draw_slice_mm(Rng& rng) {
 
 PhantomCase make_on_anatomy(const PhantomOptions& o, int index) {
   const std::filesystem::path& file = o.anatomy[std::size_t(index) % o.anatomy.size()];
-  const LabelMapAnatomy map = read_label_map_anatomy(file);
+  const LabelMapAnatomy map = read_label_map_anatomy(file, o.anatomy_set);
   Rng rng(o.seed * 0x100000001B3ULL + std::uint64_t(index) * 7919 + 17);
   // Long tubes: the hand-made vessels and bowel reach any field of view.
   Anatomy an = make_anatomy(o, index, 400, rng, 200);
@@ -936,8 +1052,16 @@ PhantomCase make_on_anatomy(const PhantomOptions& o, int index) {
     pz_hi = std::max(pz_hi, wz);
   }
   const double dxy = o.spacing_mm[0] > 0 ? o.spacing_mm[0] : 0;
-  const double body_w = 2 * (an.body_a + (real.arms_beside ? 2 * real.arm_r + real.arm_gap : 0)) + 20;
-  const double fov = dxy > 0 ? std::max(body_w, 300.0) : std::clamp(rng.uniform(std::max(body_w, 330.0), 500.0), 300.0, 520.0);
+  // The field of view holds the body (and the arms beside it) across, and front to back from
+  // the widest front down to the table.
+  double front = 0;
+  for (const auto& b : real.body) front = std::max(front, b[1]);
+  // (Drawn: the trunk fits, arms beside it may be cut off, as in real scans.)
+  const double body_w = std::max(2 * (real.arms_a + (real.arms_beside ? 2 * real.arm_r + real.arm_gap : 0)),
+                                 an.body_y0 + front - real.table_y + 12) + 20;
+  const double trunk_w = std::max(2 * real.arms_a, an.body_y0 + front - real.table_y + 12) + 10;
+  const double fov = dxy > 0 ? std::max(body_w, 300.0) : std::clamp(rng.uniform(std::max(trunk_w, 330.0), 500.0), 300.0, 512.0);
+  const double y_mid = 0.5 * (an.body_y0 + front + real.table_y - 12);
   const double in_plane = dxy > 0 ? dxy : fov / 512;
   const double dz = o.spacing_mm[2] > 0 ? o.spacing_mm[2] : draw_slice_mm(rng);
   const double below = 70;  // hand-made pelvis below the map
@@ -953,8 +1077,8 @@ PhantomCase make_on_anatomy(const PhantomOptions& o, int index) {
   if (o.spacing_mm[1] > 0 && o.spacing_mm[1] != in_plane)
     throw OptionError("phantom spacing: x and y must be the same (square pixels)");
   g.spacing_mm = {in_plane, in_plane, dz};
-  // Centred on the body, a little low so that the table is in.
-  g.origin_mm = {-0.5 * double(n_xy - 1) * in_plane, an.body_y0 - 15 - 0.5 * double(n_xy - 1) * in_plane, z_lo + 0.5 * dz};
+  // Centred between the body's front and the table.
+  g.origin_mm = {-0.5 * double(n_xy - 1) * in_plane, y_mid - 0.5 * double(n_xy - 1) * in_plane, z_lo + 0.5 * dz};
   if (double(g.voxel_count()) > double(kMaxVolumeVoxels)) throw OptionError("phantom grid too large");
 
   const double voxel_mm3 = g.spacing_mm[0] * g.spacing_mm[1] * g.spacing_mm[2];
@@ -976,6 +1100,7 @@ PhantomCase make_on_anatomy(const PhantomOptions& o, int index) {
   out.phase = phase;
   out.anatomy = file.string();
   out.anatomy_set = map.set;
+  out.anatomy_offset_mm = real.offset;
   if (count_foreground(*r.label) == 0) throw InputError(file.string(), "its pancreas fell outside the phantom's grid");
   return out;
 }

@@ -45,13 +45,15 @@ ContrastPhase parse_phase(std::string_view name);  // "native" | "portal-venous"
 const char* phase_name(ContrastPhase p);
 
 // Tissue codes of the phantom's tissue map. Organs use TotalSegmentator v1 numbers, so the map
-// compares directly with organs_v1.nii.gz of the real example CT.
+// compares directly with organs_v1.nii.gz of the real example CT; codes from 200 are the
+// phantom's own (adrenals, esophagus and heart come only from real label maps).
 namespace tissue {
 inline constexpr std::uint8_t kOutside = 0, kSpleen = 1, kKidneyRight = 2, kKidneyLeft = 3, kGallbladder = 4,
                               kLiver = 5, kStomach = 6, kAorta = 7, kIvc = 8, kPortalSplenicVein = 9, kPancreas = 10,
                               kDuodenum = 55, kSmallBowel = 56, kColon = 57, kSubcutaneousFat = 200,
                               kVisceralFat = 201, kMuscle = 202, kBone = 203, kLung = 204, kSpinalCanal = 205,
-                              kOtherVessel = 206, kBladder = 207, kOtherSoftTissue = 208, kTable = 209;
+                              kOtherVessel = 206, kBladder = 207, kOtherSoftTissue = 208, kTable = 209,
+                              kAdrenal = 210, kEsophagus = 211, kHeart = 212;
 }
 
 struct PhantomOptions {
@@ -65,6 +67,7 @@ struct PhantomOptions {
   // hand-made anatomy, exactly as before. With anatomy, the grid follows from the spacing and the
   // field of view instead of `size`.
   std::vector<std::filesystem::path> anatomy;
+  std::string anatomy_set;  // the set of the maps ("flare22", "word", "totalseg"); empty: told from each path
   // With anatomy: x, y, z spacing in mm; 0 on an axis: drawn per case as real scans vary (in-plane
   // 0.6-1.0 mm on 512 x 512, slices 0.6-5 mm).
   Vec3 spacing_mm{0, 0, 0};
@@ -78,6 +81,9 @@ struct PhantomCase {
   ContrastPhase phase = ContrastPhase::PortalVenous;
   std::string anatomy;      // the label map it was built on; empty for the hand-made anatomy
   std::string anatomy_set;  // "flare22", "word", "totalseg"
+  // Where the label map lies in the phantom: phantom world = map world (canonical RAS) + offset.
+  // The label is the map's pancreas sampled at each voxel's centre (nearest map voxel).
+  Vec3 anatomy_offset_mm{0, 0, 0};
 };
 
 // Case `index` of the cohort that options.seed defines; its id is "phantom_NNN".

@@ -156,10 +156,16 @@ std::vector<PhantomSummary> write_phantom_cohort(const fs::path& dir, const Phan
       {"seed", o.phantom.seed},
       {"cases", o.cases},
       {"size", {o.phantom.size[0], o.phantom.size[1], o.phantom.size[2]}},
-      {"phase", phase_name(o.phantom.phase)},
+      {"phase", o.phantom.random_phase ? "random" : phase_name(o.phantom.phase)},
+      {"anatomy", nlohmann::json::array()},
+      {"spacing_mm", o.phantom.anatomy.empty() ? nlohmann::json("from size")
+                     : o.phantom.spacing_mm == Vec3{0, 0, 0}
+                         ? nlohmann::json("realistic")
+                         : nlohmann::json{o.phantom.spacing_mm[0], o.phantom.spacing_mm[1], o.phantom.spacing_mm[2]}},
       {"orientation", o.orientation},
       {"layout", o.layout == PhantomLayout::Plain ? "plain" : o.layout == PhantomLayout::Msd ? "msd" : "nih"},
       {"summaries", nlohmann::json::array()}};
+  for (const auto& f : o.phantom.anatomy) cohort["anatomy"].push_back(f.string());
   nlohmann::json training = nlohmann::json::array();
   for (const auto& s : summaries) {
     cohort["summaries"].push_back({{"id", s.id},

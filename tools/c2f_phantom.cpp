@@ -1,4 +1,5 @@
 // c2f-phantom: writes a synthetic abdominal CT cohort (image + pancreas label) that every c2f tool reads.
+#include <algorithm>
 #include <chrono>
 
 #include <cstdio>
@@ -28,13 +29,20 @@ int main(int argc, char** argv) {
       }));
   std::vector<std::string> anatomy;
   app.add_option("--anatomy", anatomy,
-                 "real anatomy: label-map files or folders (FLARE22, WORD, TotalSegmentator sets; 'shipped' for the two "
-                 "maps shipped with c2f); case i uses map i mod N. Without it: the hand-made anatomy at --size");
+                 "real anatomy: label-map files or folders, repeatable (FLARE22, WORD, TotalSegmentator sets; 'default' "
+                 "for the two TotalSegmentator maps shipped with c2f); case i uses map i mod N of the sorted list. "
+                 "Without it: the hand-made anatomy at --size");
+  app.add_option("--anatomy-set", o.phantom.anatomy_set,
+                 "the set of the --anatomy maps (flare22, word, totalseg) where no folder of that name is on their path")
+      ->check(c2f::cli::parsed_by([](const std::string& s) {
+        if (!c2f::is_anatomy_set(s)) throw c2f::OptionError("unknown label-map set '" + s + "' (expected flare22, word or totalseg)");
+      }));
   std::string spacing = "realistic";
-  app.add_option("--spacing", spacing,
-                 "with --anatomy: 'realistic' (512 x 512 at 0.6-1.0 mm, slices 0.6-5 mm, drawn per case) or X,Y,Z mm "
-                 "(0 on an axis: drawn per case)")
-      ->capture_default_str();
+  auto* spacing_option =
+      app.add_option("--spacing", spacing,
+                     "with --anatomy: 'realistic' (512 x 512 at 0.6-1.0 mm, slices 0.6-5 mm, drawn per case) or X,Y,Z mm "
+                     "(0 on an axis: drawn per case)")
+          ->capture_default_str();
   app.add_option("--layout", layout, "plain (<case>.nii.gz + <case>_label.nii.gz), msd (Decathlon) or nih (DICOM + labelNNNN.nii.gz)")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_phantom_layout(s); }));
@@ -51,9 +59,15 @@ int main(int argc, char** argv) {
     o.phantom.size = c2f::parse_size(size);
     o.phantom.random_phase = phase == "random";
     if (!o.phantom.random_phase) o.phantom.phase = c2f::parse_phase(phase);
-    for (const auto& a : anatomy)
-      for (const auto& f : c2f::list_label_maps(a == "shipped" ? c2f::shipped_anatomy_folder() : std::filesystem::path(a)))
+    for (const auto& a : anatomy) {
+      const bool shipped = a == "default" || a == "shipped";
+      for (const auto& f : c2f::list_label_maps(shipped ? c2f::shipped_anatomy_folder() : std::filesystem::path(a),
+                                                o.phantom.anatomy_set))
         o.phantom.anatomy.push_back(f);
+    }
+    std::sort(o.phantom.anatomy.begin(), o.phantom.anatomy.end());
+    if (anatomy.empty() && spacing_option->count() > 0)
+      throw c2f::OptionError("--spacing needs --anatomy (the hand-made anatomy's grid comes from --size)");
     if (spacing != "realistic") {
       double v[3];
       int used = 0;
@@ -69,14 +83,15 @@ int main(int argc, char** argv) {
     fmt::print("c2f-phantom: {} case(s), {} layout, {} phase, seed {}, in {:.1f} s -> {}\n", summaries.size(), layout,
                phase, o.phantom.seed, seconds, out);
     fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9} {:>9} {:>13} {:>14}  {}\n", "case", "voxels", "spacing mm", "pancreas",
-               "share %", "mean HU", "extent vox", "phase", "anatomy");
+               "share %", "mean HU", "extent vox", "phase", "anatomy (set)");
     for (const auto& s : summaries)
       fmt::print("{:<12} {:>13} {:>20} {:>10} {:>9.3f} {:>9.1f} {:>13} {:>14}  {}\n", s.id,
                  fmt::format("{}x{}x{}", s.dims[0], s.dims[1], s.dims[2]),
                  fmt::format("{:.2f}x{:.2f}x{:.2f}", s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]),
                  s.pancreas_voxels, s.pancreas_percent, s.pancreas_mean_hu,
                  fmt::format("{}x{}x{}", s.pancreas_extent[0], s.pancreas_extent[1], s.pancreas_extent[2]), s.phase,
-                 s.anatomy.empty() ? "hand-made" : std::filesystem::path(s.anatomy).filename().string());
+                 s.anatomy.empty() ? std::string("hand-made")
+                                   : fmt::format("{} ({})", std::filesystem::path(s.anatomy).filename().string(), s.anatomy_set));
     return 0;
   });
 }

@@ -95,7 +95,7 @@ class Matrix:
         return 1 if failed else 0
 
 
-def phantom(out, *extra, size="24x24x12", seed=5):
+def phantom(out, *extra, size="32x32x16", seed=5):  # ~12-15 mm voxels: inside the 20 mm c2f resamples from
     r = run([exe("c2f-phantom"), "-q", "--out", out, "--cases", "1", "--seed", str(seed), "--size", size, *extra])
     assert r.returncode == 0, r.stderr
 
@@ -510,7 +510,7 @@ def options_rows(m):
         ("c2f-phantom", [], "--size", "64x64"),
         ("c2f-phantom", [], "--cases", "0"),
         ("c2f-phantom", [], "--noise", "-1"),
-        ("c2f-phantom", [], "--phase", "arterial"),
+        ("c2f-phantom", [], "--phase", "delayed"),
         ("c2f-phantom", [], "--orientation", "XYZ"),
         ("c2f-phantom", [], "--layout", "bids"),
         ("c2f-train", ["-i", cohort], "--iterations", "0"),
