@@ -206,9 +206,10 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   // A round's map (on its region of the networks' grid) brought back to the input's grid before
   // the threshold: what the mask and every DSC are made of when the rounds ran on another grid.
+  // Only what the region reaches is resampled (the map is zero outside it).
   auto on_input_grid = [&](const CaseRun& run, const ProbabilityMap& map, const Box3& region) {
     const ProbabilityMap full = paste_back(map, region, run.normalized->geometry(), 0.0f);
-    return resample(full, run.input.image->geometry());
+    return resample(full, run.input.image->geometry(), region);
   };
 
   // Dispatch: the slice tasks of a round's three views.

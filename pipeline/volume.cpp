@@ -2,11 +2,35 @@
 
 #include <algorithm>
 #include <cctype>
+#include <new>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "c2f/pipeline/errors.hpp"
 
 namespace c2f {
+
+namespace {
+constexpr std::size_t kHugePage = std::size_t(2) << 20;
+constexpr std::size_t kHugeFrom = std::size_t(4) << 20;
+}  // namespace
+
+void* allocate_voxels(std::size_t bytes) {
+  if (bytes < kHugeFrom) return ::operator new(bytes);
+  void* p = ::operator new(bytes, std::align_val_t{kHugePage});
+#if defined(MADV_HUGEPAGE)
+  (void)::madvise(p, bytes - bytes % kHugePage, MADV_HUGEPAGE);  // a request: refused, pages stay 4 KiB
+#endif
+  return p;
+}
+
+void release_voxels(void* p, std::size_t bytes) noexcept {
+  if (bytes < kHugeFrom) ::operator delete(p);
+  else ::operator delete(p, std::align_val_t{kHugePage});
+}
 
 const char* view_name(View v) {
   switch (v) {

@@ -11,6 +11,13 @@
 
 namespace c2f {
 
+// Voxel memory. Buffers of 4 MiB and more start on a 2 MiB boundary with transparent huge pages
+// requested (madvise; Linux's default THP mode honours it): a fresh volume then takes a few
+// hundred page faults instead of tens of thousands. On virtual machines, where a fault is
+// expensive, first touching a 124 MB volume went from 0.33 s to 0.01 s (see pipeline/volume.cpp).
+void* allocate_voxels(std::size_t bytes);
+void release_voxels(void* p, std::size_t bytes) noexcept;
+
 // Allocates without zero-filling: a 512 x 512 x 250 float volume is 262 MB, and almost every
 // producer overwrites all of it. Value-initialisation (Volume(g, fill)) still fills.
 template <class T>
@@ -20,6 +27,11 @@ struct DefaultInitAllocator : std::allocator<T> {
     using other = DefaultInitAllocator<U>;
   };
   using std::allocator<T>::allocator;
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(allocate_voxels(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { release_voxels(p, n * sizeof(T)); }
   template <class U>
   void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
     ::new (static_cast<void*>(p)) U;

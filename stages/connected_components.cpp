@@ -1,5 +1,7 @@
 #include "c2f/stages/connected_components.hpp"
 
+#include "c2f/stages/bounding_box.hpp"
+
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
@@ -29,15 +31,22 @@ Mask keep_large_components(const Mask& mask, double min_fraction) {
   if (!(min_fraction >= 0 && min_fraction <= 1)) throw std::invalid_argument("keep_large_components: fraction outside [0, 1]");
   const std::int64_t n = mask.size(), foreground = count_foreground(mask);
   if (foreground == 0 || 2 * foreground >= n) return mask;
-  const std::int64_t nx = mask.nx(), ny = mask.ny(), nz = mask.nz();
-  std::vector<std::int32_t> label(std::size_t(n), -1);
+  // Components lie inside the mask's bounding box: label only there (a fine result on a
+  // 512 x 512 x 250 grid fills a small share of it).
+  const Box3 box = bounding_box(mask);
+  const std::int64_t nx = mask.nx(), ny = mask.ny();
+  const std::int64_t bx = box.extent(0), by = box.extent(1), bz = box.extent(2);
+  std::vector<std::int32_t> label(std::size_t(bx * by * bz), -1);
   UnionFind sets;
   const std::uint8_t* m = mask.data();
+  const auto at = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+    return ((box.lo[2] + z) * ny + box.lo[1] + y) * nx + box.lo[0] + x;
+  };
   // Label in memory order; join with the x-, y- and z-neighbours already labelled.
-  for (std::int64_t z = 0, i = 0; z < nz; ++z)
-    for (std::int64_t y = 0; y < ny; ++y)
-      for (std::int64_t x = 0; x < nx; ++x, ++i) {
-        if (!m[i]) continue;
+  for (std::int64_t z = 0, i = 0; z < bz; ++z)
+    for (std::int64_t y = 0; y < by; ++y)
+      for (std::int64_t x = 0; x < bx; ++x, ++i) {
+        if (!m[at(x, y, z)]) continue;
         std::int32_t l = -1;
         const auto join = [&](std::int64_t j) {
           if (label[std::size_t(j)] < 0) return;
@@ -45,8 +54,8 @@ Mask keep_large_components(const Mask& mask, double min_fraction) {
           else sets.unite(l, label[std::size_t(j)]);
         };
         if (x > 0) join(i - 1);
-        if (y > 0) join(i - nx);
-        if (z > 0) join(i - nx * ny);
+        if (y > 0) join(i - bx);
+        if (z > 0) join(i - bx * by);
         label[std::size_t(i)] = l >= 0 ? l : sets.add();
       }
   std::vector<std::int64_t> size(sets.parent.size(), 0);
@@ -55,8 +64,11 @@ Mask keep_large_components(const Mask& mask, double min_fraction) {
   const std::int64_t largest = *std::max_element(size.begin(), size.end());
   Mask out(mask.geometry(), 0);
   std::uint8_t* o = out.data();
-  for (std::int64_t i = 0; i < n; ++i)
-    if (label[std::size_t(i)] >= 0 && double(size[std::size_t(label[std::size_t(i)])]) >= min_fraction * double(largest)) o[i] = 1;
+  for (std::int64_t z = 0, i = 0; z < bz; ++z)
+    for (std::int64_t y = 0; y < by; ++y)
+      for (std::int64_t x = 0; x < bx; ++x, ++i)
+        if (label[std::size_t(i)] >= 0 && double(size[std::size_t(label[std::size_t(i)])]) >= min_fraction * double(largest))
+          o[at(x, y, z)] = 1;
   return out;
 }
 

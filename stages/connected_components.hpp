@@ -3,7 +3,8 @@
 // 6-connected components of at least `min_fraction` (0.5) of the largest one's size. Skipped
 // (the mask is returned as it is) when the mask is empty or covers half the volume or more.
 //   in:  Mask            out: Mask on the same grid
-//   notes: one labelling pass with a union-find over runs of x; memory: one int32 per voxel.
+//   notes: one labelling pass with a union-find, inside the mask's bounding box only; memory:
+//          one int32 per voxel of that box.
 #include "c2f/pipeline/volume.hpp"
 
 namespace c2f {

@@ -85,10 +85,34 @@ void check_same_field(const Geometry& from, const Geometry& to) {
     if (std::abs(c0[r] - c1[r]) > tol) throw std::invalid_argument("resample: the grids' corners differ");
 }
 
+// Per axis: shrinking averages the voxels each output covers, growing interpolates linearly.
 int interpolation(std::int64_t from, std::int64_t to) { return to < from ? cv::INTER_AREA : cv::INTER_LINEAR; }
+
+// The output voxels along one axis that source voxels [lo, hi) can reach: an output's footprint
+// (its area, or its two linear neighbours) spans at most n/m + 2 source voxels, so a margin of
+// two voxels each side on both grids is conservative for both interpolations.
+std::pair<std::int64_t, std::int64_t> reach(std::int64_t lo, std::int64_t hi, std::int64_t n, std::int64_t m) {
+  if (hi <= lo) return {0, 0};
+  if (n == m) return {lo, hi};
+  const double f = double(m) / double(n);
+  const auto a = std::int64_t(std::floor(double(lo - 2) * f)) - 2, b = std::int64_t(std::ceil(double(hi + 2) * f)) + 2;
+  return {std::clamp<std::int64_t>(a, 0, m), std::clamp<std::int64_t>(b, 0, m)};
+}
+
+// A float matrix header on volume memory: rows of `cols` floats, `step` floats apart.
+cv::Mat plane(float* data, std::int64_t rows, std::int64_t cols, std::int64_t step) {
+  return cv::Mat(int(rows), int(cols), CV_32F, data, std::size_t(step) * sizeof(float));
+}
+cv::Mat plane(const float* data, std::int64_t rows, std::int64_t cols, std::int64_t step) {
+  return plane(const_cast<float*>(data), rows, cols, step);
+}
 }  // namespace
 
 Volume<float> resample(const Volume<float>& v, const Geometry& target) {
+  return resample(v, target, Box3::whole(v.dims()));
+}
+
+Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box3& support) {
   const Geometry& g = v.geometry();
   if (g.dims == target.dims) {
     Volume<float> same = v;
@@ -96,40 +120,65 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target) {
     return same;
   }
   check_same_field(g, target);
+  const Box3 s = support.intersect(Box3::whole(g.dims));
   const std::int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   const std::int64_t mx = target.dims[0], my = target.dims[1], mz = target.dims[2];
+  if (s.empty()) return Volume<float>(target, 0.0f);
+  // Three separable passes (x, then y, then z), each a 1-D resize of whole lines along its axis,
+  // run only on the lines the support reaches: everything else is zero on both grids.
+  const auto [x0, x1] = reach(s.lo[0], s.hi[0], nx, mx);
+  const auto [y0, y1] = reach(s.lo[1], s.hi[1], ny, my);
 
-  // In-plane, one axial slice at a time.
-  Volume<float> planar;
-  const Volume<float>* stage = &v;
-  if (mx != nx || my != ny) {
-    Geometry pg = g;
-    pg.dims = {mx, my, nz};
-    planar = Volume<float>(pg);
-    const int how = (mx <= nx && my <= ny) ? cv::INTER_AREA : cv::INTER_LINEAR;
-    cv::parallel_for_(cv::Range(0, int(nz)), [&](const cv::Range& r) {
+  // x: for each slice of the support, its rows of the support resized along x.
+  Geometry gx = g;
+  gx.dims = {mx, ny, nz};
+  Volume<float> along_x;
+  const Volume<float>* cur = &v;
+  if (mx != nx) {
+    along_x = Volume<float>(gx, 0.0f);
+    cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
       for (int z = r.start; z < r.end; ++z) {
-        const cv::Mat src(int(ny), int(nx), CV_32F, const_cast<float*>(v.data() + std::int64_t(z) * nx * ny));
-        cv::Mat dst(int(my), int(mx), CV_32F, planar.data() + std::int64_t(z) * mx * my);
-        cv::resize(src, dst, dst.size(), 0, 0, how);
+        const std::int64_t rows = s.extent(1);
+        const cv::Mat src = plane(v.data() + (z * ny + s.lo[1]) * nx, rows, nx, nx);
+        cv::Mat dst = plane(along_x.data() + (z * ny + s.lo[1]) * mx, rows, mx, mx);
+        cv::resize(src, dst, dst.size(), 0, 0, interpolation(nx, mx));
       }
     });
-    stage = &planar;
+    cur = &along_x;
+  }
+  // y: for each slice of the support, an ny x (reached columns) plane resized along y; the
+  // columns of a vertical resize are independent, so a column window computes exactly them.
+  Geometry gy = g;
+  gy.dims = {mx, my, nz};
+  Volume<float> along_y;
+  if (my != ny) {
+    along_y = Volume<float>(gy, 0.0f);
+    const Volume<float>& in = *cur;
+    cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
+      for (int z = r.start; z < r.end; ++z) {
+        const cv::Mat src = plane(in.data() + z * ny * mx + x0, ny, x1 - x0, mx);
+        cv::Mat dst = plane(along_y.data() + z * my * mx + x0, my, x1 - x0, mx);
+        cv::resize(src, dst, dst.size(), 0, 0, interpolation(ny, my));
+      }
+    });
+    cur = &along_y;
+  } else if (cur == &v) {
+    along_y = v;  // nothing resized in-plane: z works on a copy of the input
+    cur = &along_y;
   }
   if (mz == nz) {
-    Volume<float> out = stage == &planar ? std::move(planar) : *stage;
+    Volume<float> out = cur == &along_y ? std::move(along_y) : std::move(along_x);
     out.set_geometry(target);
     return out;
   }
-  // Along z, one coronal plane (rows z, columns x) at a time: strided views, no transposes.
-  Volume<float> out(target);
-  const std::size_t src_step = std::size_t(mx * my) * sizeof(float);
-  const int how = interpolation(nz, mz);
-  cv::parallel_for_(cv::Range(0, int(my)), [&](const cv::Range& r) {
+  // z: one coronal plane (rows z, the reached columns x) per reached y, strided, no transposes.
+  Volume<float> out(target, 0.0f);
+  const Volume<float>& in = *cur;
+  cv::parallel_for_(cv::Range(int(y0), int(y1)), [&](const cv::Range& r) {
     for (int y = r.start; y < r.end; ++y) {
-      const cv::Mat src(int(nz), int(mx), CV_32F, const_cast<float*>(stage->data() + std::int64_t(y) * mx), src_step);
-      cv::Mat dst(int(mz), int(mx), CV_32F, out.data() + std::int64_t(y) * mx, src_step);
-      cv::resize(src, dst, dst.size(), 0, 0, how);
+      const cv::Mat src = plane(in.data() + y * mx + x0, nz, x1 - x0, mx * my);
+      cv::Mat dst = plane(out.data() + y * mx + x0, mz, x1 - x0, mx * my);
+      cv::resize(src, dst, dst.size(), 0, 0, interpolation(nz, mz));
     }
   });
   return out;

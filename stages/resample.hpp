@@ -7,9 +7,11 @@
 //                 within half a voxel over the field of view and the edges line up exactly.
 //   Resample:     Volume<float> on one grid -> the same field of view on another grid.
 //                 Shrinking an axis averages the voxels it covers (OpenCV's INTER_AREA, no
-//                 aliasing of the noise into the coarse grid); growing it interpolates linearly.
-//   notes: OpenCV's resize, one call per slice in-plane and one per coronal plane along z
-//          (strided views, no transposes); parallel over slices through OpenCV's own pool.
+//                 aliasing of the noise into the coarse grid); growing it interpolates linearly;
+//                 chosen per axis.
+//   notes: OpenCV's resize as three separable 1-D passes (x, y, z) over strided views, no
+//          transposes; parallel over slices through OpenCV's own pool; a support box limits
+//          the work to the lines it reaches.
 //
 // Why OpenCV and not ITK: the two grids always share direction and field of view, so the
 // resampling is two separable resizes, which OpenCV (already a dependency) does with vectorised
@@ -42,6 +44,10 @@ bool needs_resampling(const Geometry& input, const ResampleOptions& options);
 // Resamples v onto `target`, which must cover the same field of view with the same direction
 // (a grid network_grid made from v's grid, or v's grid from which that one was made).
 Volume<float> resample(const Volume<float>& v, const Geometry& target);
+// The same when v is zero outside `support` (a box of v's grid): only the output lines the box
+// can reach are computed, the rest are zero, and the result equals the whole computation. What
+// brings a fine round's map back to a large input grid in a fraction of the time.
+Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box3& support);
 // A mask through its partial-volume fractions: resampled as 0/1 floats, then >= 0.5.
 Mask resample_mask(const Mask& m, const Geometry& target);
 

@@ -38,3 +38,20 @@ TEST_CASE("post-processing is skipped for an empty mask or one covering half the
   half(0, 0, 3) = 1;  // a small far component that would otherwise go
   CHECK(count_foreground(keep_large_components(half)) == 33);
 }
+
+TEST_CASE("components away from the grid's corner: labelled inside the mask's box, placed where they were") {
+  // The same shapes as above, moved into the middle of a larger grid with nothing near its edges.
+  Mask m = empty_mask({40, 36, 30});
+  fill(m, {{7, 9, 5}, {11, 13, 9}});      // 64: the largest
+  fill(m, {{20, 22, 18}, {24, 26, 20}});  // 32: kept
+  fill(m, {{30, 9, 5}, {33, 12, 8}});     // 27: dropped
+  m(11, 13, 9) = 1;                       // a corner contact: dropped
+  const Mask out = keep_large_components(m);
+  CHECK(count_foreground(out) == 64 + 32);
+  CHECK(out(7, 9, 5) == 1);
+  CHECK(out(10, 12, 8) == 1);
+  CHECK(out(23, 25, 19) == 1);
+  CHECK(out(30, 9, 5) == 0);
+  CHECK(out(11, 13, 9) == 0);
+  CHECK(out(6, 9, 5) == 0);
+}
