@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -76,8 +77,18 @@ struct CaseRun {
 };
 using RunPtr = std::shared_ptr<CaseRun>;
 
-using Key = std::uint64_t;
-Key round_key(std::size_t case_index, int iteration) { return (Key(case_index) << 8) | Key(iteration); }
+// What the join matches a round's three views by: its case and its iteration, any number of each.
+struct RoundKey {
+  std::size_t case_index = 0;
+  int iteration = 0;
+  bool operator==(const RoundKey&) const = default;
+};
+struct RoundKeyHashCompare {  // oneTBB's key_matching interface
+  std::size_t hash(const RoundKey& k) const {
+    return std::hash<std::size_t>{}(k.case_index) ^ (std::hash<int>{}(k.iteration) * 0x9e3779b97f4a7c15ull);
+  }
+  bool equal(const RoundKey& a, const RoundKey& b) const { return a == b; }
+};
 
 // A round of one case: its region and the three views' accumulators.
 struct Round {
@@ -91,7 +102,7 @@ struct Round {
   ProbabilityMap fused;
   Mask region_mask;
   std::array<double, 3> view_dsc{-1, -1, -1};
-  Key key() const { return round_key(run->index, iteration); }
+  RoundKey key() const { return {run->index, iteration}; }
 };
 using RoundPtr = std::shared_ptr<Round>;
 
@@ -107,7 +118,7 @@ struct BatchWork {
 };
 using BatchPtr = std::shared_ptr<BatchWork>;
 struct ViewDone {  // the join's port says which view
-  Key key = 0;
+  RoundKey key;
   std::shared_ptr<ProbabilityMap> map;
 };
 struct BoxFound {
@@ -292,7 +303,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   AverageOut average_axial(g, flow::serial, average_body);
 
   using Joined = std::tuple<RoundPtr, ViewDone, ViewDone, ViewDone>;
-  flow::join_node<Joined, flow::key_matching<Key>> join(
+  flow::join_node<Joined, flow::key_matching<RoundKey, RoundKeyHashCompare>> join(
       g, [](const RoundPtr& r) { return r->key(); }, [](const ViewDone& d) { return d.key; },
       [](const ViewDone& d) { return d.key; }, [](const ViewDone& d) { return d.key; });
 

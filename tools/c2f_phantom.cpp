@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
       }));
   std::vector<std::string> anatomy;
   app.add_option("--anatomy", anatomy,
-                 "real anatomy: label-map files or folders, repeatable (FLARE22, WORD, TotalSegmentator sets; 'default' "
+                 "real anatomy: label-map files or folders, repeatable (FLARE22, WORD, TotalSegmentator sets; 'shipped' "
                  "for the two TotalSegmentator maps shipped with c2f); case i uses map i mod N of the sorted list. "
                  "Without it: the hand-made anatomy at --size");
   app.add_option("--anatomy-set", o.phantom.anatomy_set,

@@ -292,3 +292,25 @@ TEST_CASE("the oracle box on a resampled case is the truth's box on the networks
   CHECK(r.network_grid.dims == Index3{20, 18, 30});
   CHECK(dice(r.mask, *r.input.label) > 0.85);
 }
+
+TEST_CASE("rounds past the 256th keep their own case: the join matches (case, iteration), not packed bits") {
+  // Two cases of T = 300 fine rounds that never agree, both in flight at once: every round of
+  // each case must meet its own views (a key of case << 8 | iteration made case 0's round 256
+  // the key of case 1's coarse round).
+  std::vector<Case> cases{encoded_case(0, {20, 18, 12}), encoded_case(1, {20, 18, 12})};
+  ThresholdNetwork net(0.25);
+  SegmentationOptions o;
+  o.convergence.max_iterations = 300;
+  o.convergence.stop_dsc = 1.0;
+  o.cases_in_flight = 2;
+  const Collected c = run(cases, net, o);
+  REQUIRE(c.results.size() == 2);
+  for (const CaseResult& r : c.results) {
+    CHECK(r.error.empty());
+    CHECK(r.iterations() == 300);
+    REQUIRE(r.rounds.size() == 301);
+    for (std::size_t t = 0; t < r.rounds.size(); ++t) CHECK(r.rounds[t].iteration == int(t));
+    CHECK(r.mask.geometry().same_grid(r.input.image->geometry()));
+  }
+  CHECK(c.report.failed == 0);
+}
