@@ -3,6 +3,7 @@
 #include <tbb/flow_graph.h>
 
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -52,7 +53,8 @@ struct CaseRun {
   std::size_t index = 0;
   StageClock::time_point start;
   Case input;
-  std::string error;
+  std::string error;               // set once: by load or resample, or by the first stage that threw
+  std::atomic<bool> failed{false};  // a stage threw: later nodes pass the case's messages on untouched
   bool resampled = false;                      // the rounds run on another grid than the input's
   std::shared_ptr<const Image> network_image;  // the input on the networks' grid (the input itself without resampling)
   std::shared_ptr<const Mask> network_label;   // the label there, for the oracle box
@@ -134,15 +136,30 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   o.validate();
   std::array<BusyClock, kStageCount> clocks;
   const auto t_start = StageClock::now();
-  // Times a node body for the graph's and the case's account.
-  auto timed = [&clocks](Stage s, const RunPtr& run, auto&& body) {
-    const auto t0 = StageClock::now();
-    body();
-    const double seconds = clocks[s].add(t0);
-    if (run) run->add_time(s, seconds);
-  };
-
   flow::graph g;
+  // A case whose stage threw goes from there straight to Write, alone: the other cases go on.
+  flow::broadcast_node<RunPtr> failed_cases(g);
+
+  // Times a node body for the graph's and the case's account. A body that throws fails its case:
+  // the first failure's message names the case and the stage, and the case goes to Write once.
+  // Bodies of a case that has failed are skipped; its messages still flow, so tokens come back.
+  auto timed = [&clocks, &failed_cases](Stage s, const RunPtr& run, auto&& body) {
+    if (run->failed) return;
+    const auto t0 = StageClock::now();
+    std::string problem;
+    try {
+      body();
+    } catch (const std::exception& e) {
+      problem = e.what();
+    } catch (...) {
+      problem = "an unknown exception";
+    }
+    run->add_time(s, clocks[s].add(t0));
+    if (problem.empty() || run->failed.exchange(true)) return;
+    const std::string& name = run->input.source.empty() ? run->input.id : run->input.source;
+    run->error = fmt::format("{}: the {} stage failed: {}", name, kStageNames[s], problem);
+    failed_cases.try_put(run);
+  };
   std::size_t next = 0;
   flow::input_node<std::size_t> source(g, [&](tbb::flow_control& fc) -> std::size_t {
     if (next >= count) {
@@ -199,9 +216,9 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   flow::function_node<RunPtr, RoundPtr> window(g, flow::unlimited, [&](const RunPtr& run) {
     auto round = std::make_shared<Round>();
+    round->run = run;
     timed(kWindow, run, [&] {
       run->normalized = std::make_shared<const Volume<float>>(window_normalize(*run->network_image, o.window));
-      round->run = run;
       if (o.oracle_box) {
         round->iteration = 1;
         round->scale = Scale::Fine;
@@ -233,6 +250,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
           tasks.push_back({round, v, r});
       }
     });
+    if (round->run->failed) return;
     std::get<0>(out).try_put(round);
     for (auto& t : tasks) std::get<1>(out).try_put(std::move(t));
   });
@@ -242,34 +260,27 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   flow::function_node<SliceTask, BatchPtr> slice(g, flow::unlimited, [&](const SliceTask& t) {
     auto work = std::make_shared<BatchWork>();
+    work->round = t.round;
+    work->batch.view = t.view;  // a failed case's batch still finds its view's average node
     timed(kSlice, t.round->run, [&] {
-      work->round = t.round;
       work->batch = make_slice_batch(*t.round->run->normalized, t.view, t.round->region.box, t.range);
     });
     return work;
   });
 
-  // The device: one forward pass at a time, all on the device's own thread. An exception there
-  // is kept and rethrown after the graph has drained.
+  // The device: one forward pass at a time, all on the device's own thread. A pass that throws
+  // fails its case; the batch still goes on, so that its token comes back.
   DeviceThread device;
-  std::mutex device_error_lock;
-  std::exception_ptr device_error;
   using InferNode = flow::async_node<BatchPtr, BatchPtr>;
   InferNode infer(g, flow::unlimited, [&](const BatchPtr& w, InferNode::gateway_type& gateway) {
     gateway.reserve_wait();
     device.submit([&, w, gw = &gateway] {
-      try {
-        timed(kInfer, w->round->run, [&] {
-          w->prediction.range = w->batch.range;
-          inference.predict(w->round->scale, w->batch, w->prediction.probabilities);
-          w->batch.data = {};  // the slices are no longer needed
-        });
-        gw->try_put(w);
-      } catch (...) {
-        std::lock_guard lock(device_error_lock);
-        if (!device_error) device_error = std::current_exception();
-        g.cancel();
-      }
+      timed(kInfer, w->round->run, [&] {
+        w->prediction.range = w->batch.range;
+        inference.predict(w->round->scale, w->batch, w->prediction.probabilities);
+        w->batch.data = {};  // the slices are no longer needed
+      });
+      gw->try_put(w);
       gw->release_wait();
     });
   });
@@ -394,6 +405,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       }
       run->current = std::move(s);
     });
+    if (run->failed) return;
     run->stop = stop;
     if (stop == StopReason::NotYet) std::get<0>(out).try_put(run);
     else std::get<1>(out).try_put(run);
@@ -407,8 +419,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
 
   flow::function_node<BoxFound, RoundPtr> crop(g, flow::unlimited, [&](const BoxFound& f) {
     auto round = std::make_shared<Round>();
+    round->run = f.run;
     timed(kCrop, f.run, [&] {
-      round->run = f.run;
       round->iteration = f.run->rounds.back().iteration + 1;
       round->scale = Scale::Fine;
       round->region = crop_region(f.box, f.run->normalized->geometry().dims, o.frame);
@@ -417,12 +429,14 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   });
 
   // ResampleBack: the final mask (and map) on the input's grid; without resampling, S(T) itself.
-  flow::function_node<RunPtr, RunPtr> resample_back(g, flow::unlimited, [&](const RunPtr& run) {
+  using ResampleBackOut = flow::multifunction_node<RunPtr, std::tuple<RunPtr>>;
+  ResampleBackOut resample_back(g, flow::unlimited, [&](const RunPtr& run, ResampleBackOut::output_ports_type& out) {
     if (!run->resampled) {
       if (o.keep_probability)
         run->final_probability = paste_back(run->last_fused, run->last_region, run->normalized->geometry(), 0.0f);
       run->final_mask = std::move(run->current);
-      return run;
+      std::get<0>(out).try_put(run);
+      return;
     }
     timed(kResampleBack, run, [&] {
       ProbabilityMap p = on_input_grid(*run, run->last_fused, run->last_region);
@@ -434,7 +448,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       }
       if (o.keep_probability) run->final_probability = std::move(p);
     });
-    return run;
+    if (!run->failed) std::get<0>(out).try_put(run);
   });
 
   std::size_t failed = 0;
@@ -450,13 +464,16 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       r.probability = std::move(run->final_probability);
       r.mask = std::move(run->final_mask);
       r.network_grid = run->normalized->geometry();
+      run->normalized.reset();
+      run->network_image.reset();
+      run->network_label.reset();
+      r.input = std::move(run->input);
     } else {
+      // Messages of a case that failed in a stage may still be in flight: they keep its state
+      // (the last of them frees it); the result takes a copy of the input's handles.
       ++failed;
+      r.input = run->input;
     }
-    run->normalized.reset();
-    run->network_image.reset();
-    run->network_label.reset();
-    r.input = std::move(run->input);
     r.seconds = seconds_since(run->start);  // up to the write, which the sink itself does
     {
       std::lock_guard lock(run->time_lock);
@@ -498,12 +515,12 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   flow::make_edge(bounding_box_node, crop);
   flow::make_edge(crop, dispatch);  // the fine loop
   flow::make_edge(flow::output_port<1>(convergence), resample_back);
-  flow::make_edge(resample_back, write);
+  flow::make_edge(flow::output_port<0>(resample_back), write);
+  flow::make_edge(failed_cases, write);
   flow::make_edge(write, cases_in_flight.decrementer());
 
   source.activate();
   g.wait_for_all();
-  if (device_error) std::rethrow_exception(device_error);
 
   SegmentationReport report;
   report.seconds = seconds_since(t_start);

@@ -314,3 +314,53 @@ TEST_CASE("rounds past the 256th keep their own case: the join matches (case, it
   }
   CHECK(c.report.failed == 0);
 }
+
+namespace {
+// A network that breaks on one case: its organ is 150 HU (windowed about 0.74, the others 0.88),
+// and a batch holding such values throws, at the scale given.
+class BreaksOnOneCase : public ThresholdNetwork {
+ public:
+  explicit BreaksOnOneCase(Scale breaks_at) : breaks_at_(breaks_at) {}
+  void predict(Scale scale, const SliceBatch& batch, std::vector<float>& p) override {
+    if (scale == breaks_at_)
+      for (float v : batch.data)
+        if (v > 0.6f && v < 0.8f) throw std::runtime_error("CUDA error: an illegal memory access was encountered");
+    ThresholdNetwork::predict(scale, batch, p);
+  }
+
+ private:
+  Scale breaks_at_;
+};
+}  // namespace
+
+TEST_CASE("a stage that throws fails its case alone: the error names the case and the stage, the others finish") {
+  for (Scale breaks_at : {Scale::Coarse, Scale::Fine})
+    for (int in_flight : {1, 3}) {
+      CAPTURE(int(breaks_at));
+      CAPTURE(in_flight);
+      std::vector<Case> cases;
+      for (int i = 0; i < 4; ++i) cases.push_back(encoded_case(i, {40, 36, 30}));
+      auto image = std::make_shared<Image>(*cases[1].image);
+      for (std::int64_t n = 0; n < image->size(); ++n)
+        if (image->data()[n] > 0) image->data()[n] = 150.f;
+      cases[1].image = image;
+      cases[1].source = "/data/case1.nii.gz";
+      BreaksOnOneCase net(breaks_at);
+      SegmentationOptions o;
+      o.batch_slices = 4;
+      o.cases_in_flight = in_flight;
+      const Collected c = run(cases, net, o);
+      REQUIRE(c.results.size() == 4);
+      CHECK(c.report.failed == 1);
+      const CaseResult& bad = c.results[1];
+      CHECK(bad.error.find("/data/case1.nii.gz") != std::string::npos);
+      CHECK(bad.error.find("infer") != std::string::npos);
+      CHECK(bad.error.find("illegal memory access") != std::string::npos);
+      CHECK(bad.mask.empty());
+      for (int i : {0, 2, 3}) {
+        const CaseResult& r = c.results[std::size_t(i)];
+        CHECK(r.error.empty());
+        CHECK(dice(r.mask, *r.input.label) == 1.0);
+      }
+    }
+}
