@@ -102,6 +102,9 @@ using CaseLoader = std::function<Case(std::size_t index)>;
 // Receives each finished case, one at a time (from the graph's serial Write node).
 using ResultSink = std::function<void(CaseResult&& result)>;
 
+// Runs the cohort through the coarse-to-fine graph. A case that cannot be read, or whose stage
+// throws (the network included), fails alone: its result carries one error naming the case and
+// the stage, and the other cases finish. Throws only for invalid options or a throwing sink.
 SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, ViewInference& inference,
                                  const SegmentationOptions& options, const ResultSink& sink);
 
