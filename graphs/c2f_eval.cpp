@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
   app.add_option("--preset", preset, "paper or released-code")->capture_default_str()->check(CLI::IsMember({"paper", "released-code"}));
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
+  app.add_flag("--coarse-post-processing", o.coarse_post_processing,
+               "keep the coarse mask's components of at least half the largest before its box (not in the paper)");
   c2f::InferenceCli inference;
   inference.add_to(app);
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str()->check(c2f::cli::at_least(1));

@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
+  app.add_flag("--coarse-post-processing", o.coarse_post_processing,
+               "keep the coarse mask's components of at least half the largest before its box (not in the paper)");
   app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -18,6 +19,15 @@
 namespace fs = std::filesystem;
 
 namespace {
+// "MIN,MAX" pixels, 0 <= MIN <= MAX.
+std::pair<int, int> parse_frame_range(const std::string& text) {
+  int lo = 0, hi = 0, used = 0;
+  if (std::sscanf(text.c_str(), "%d,%d%n", &lo, &hi, &used) != 2 || used != int(text.size()))
+    throw c2f::OptionError("fine frame '" + text + "' is not of the form MIN,MAX (pixels)");
+  c2f::FineSampleOptions{lo, hi}.validate();
+  return {lo, hi};
+}
+
 std::vector<c2f::View> parse_views(const std::string& list) {
   std::vector<c2f::View> views;
   std::stringstream in(list);
@@ -85,6 +95,13 @@ int main(int argc, char** argv) {
   auto* negative_option = app.add_option("--negative-share", o.coarse.negative_share,
                  "coarse: share of samples from slices without pancreas (paper: 0)")
       ->check(c2f::cli::range(0.0, 0.9));
+  std::string fine_frame;
+  auto* fine_frame_option = app.add_option("--fine-frame", fine_frame,
+                 "fine: range MIN,MAX of the random frame around the truth's box, pixels (paper: 10,20)")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { parse_frame_range(s); }));
+  app.add_option("--fine-slice-margin", o.fine.slice_margin,
+                 "fine: slices beyond the truth's box on each side along the view's axis (paper: 0)")
+      ->check(c2f::cli::at_least(0));
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   std::size_t cases_in_memory = 16;
   app.add_option("--cases-in-memory", cases_in_memory, "training cases held in memory at once (bounds memory)")
@@ -107,6 +124,7 @@ int main(int argc, char** argv) {
     // the larger fields of real scans (up to 59 cm in the phantoms); the real-ct preset takes 0.5 %.
     if (min_share_option->count() == 0) o.coarse.min_pancreas_share = paper ? 0.01 : 0.005;
     if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
+    if (fine_frame_option->count() > 0) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
     o.randomization = c2f::parse_domain_randomization(randomize);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);

@@ -350,7 +350,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   // PasteBack: S(t) on the full grid, 0 outside the region; the round's record.
   flow::function_node<RoundPtr, RoundPtr> paste(g, flow::unlimited, [&](const RoundPtr& round) {
     CaseRun& run = *round->run;
-    const bool post = o.fine_post_processing && round->scale == Scale::Fine;
+    const bool post = round->scale == Scale::Fine ? o.fine_post_processing : o.coarse_post_processing;
     timed(kPasteBack, round->run, [&] {
       Mask s = paste_back(round->region_mask, round->region.box, run.normalized->geometry(), std::uint8_t{0});
       if (post) s = keep_large_components(s);
@@ -442,7 +442,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       ProbabilityMap p = on_input_grid(*run, run->last_fused, run->last_region);
       if (run->last_on_input.empty()) {
         run->final_mask = threshold(p, o.threshold);
-        if (o.fine_post_processing && run->rounds.back().iteration > 0) run->final_mask = keep_large_components(run->final_mask);
+        if (run->rounds.back().iteration > 0 ? o.fine_post_processing : o.coarse_post_processing)
+          run->final_mask = keep_large_components(run->final_mask);
       } else {
         run->final_mask = std::move(run->last_on_input);
       }

@@ -47,6 +47,9 @@ struct SegmentationOptions {
   FusionOptions coarse_fusion;     // mean (paper) | majority (released code) | weighted
   FusionOptions fine_fusion;
   bool fine_post_processing = false; // keep components >= half the largest (the released code's)
+  // The same on the coarse mask S(0), before its bounding box (not in the paper): stray coarse
+  // detections far from the pancreas then no longer stretch the box the fine stage looks at.
+  bool coarse_post_processing = false;
   std::int64_t batch_slices = 8;   // 3-slice images per forward pass
   std::size_t cases_in_flight = 2;
   std::size_t batches_in_flight = 4;

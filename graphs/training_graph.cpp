@@ -58,7 +58,7 @@ TrainingReport train_network(std::shared_ptr<const std::vector<PreparedCase>> ca
 
 TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions& o, const TrainingProgress& progress) {
   o.validate();
-  const SamplePlan plan(cohort.cases, o.view, o.scale, o.seed, cohort.cache->capacity());
+  const SamplePlan plan(cohort.cases, o.view, o.scale, o.seed, cohort.cache->capacity(), o.fine.slice_margin);
 
   CheckpointInfo info;
   info.model = o.model;
@@ -72,7 +72,8 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
                 {"iterations", o.iterations},          {"min_pancreas_share", o.coarse.min_pancreas_share},
                 {"negative_share", o.coarse.negative_share},
                 {"domain_randomization", domain_randomization_parts(o.randomization)},
-                {"fine_frame_px", {o.fine.min_frame_px, o.fine.max_frame_px}}};
+                {"fine_frame_px", {o.fine.min_frame_px, o.fine.max_frame_px}},
+                {"fine_slice_margin", o.fine.slice_margin}};
 
   remove_stale_temporaries(o.checkpoint);  // left by a run that was killed while writing
   SegmentationModel model;

@@ -37,6 +37,7 @@ std::uint64_t mix(std::uint64_t z) { return mix64(z); }
 CaseSummary summarize_case(const std::string& id, const Mask& label, const CoarseSampleOptions& coarse) {
   CaseSummary s;
   s.id = id;
+  s.dims = label.dims();
   s.truth_box = bounding_box(label);
   for (View v : kViews) s.coarse_slices[std::size_t(slice_axis(v))] = coarse_slices(label, v, coarse);
   return s;
@@ -51,12 +52,14 @@ CaseSummary summarize_case(const PreparedCase& c, const CoarseSampleOptions& coa
 }
 
 SamplePlan::SamplePlan(const std::vector<CaseSummary>& cases, View view, Scale scale, std::uint64_t seed,
-                       std::size_t cases_per_block)
+                       std::size_t cases_per_block, int fine_slice_margin)
     : view_(view), seed_(seed), block_(std::max<std::size_t>(1, cases_per_block)) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto slices = scale == Scale::Coarse ? cases[i].coarse_slices[std::size_t(slice_axis(view))]
                         : cases[i].truth_box.empty() ? std::vector<std::int64_t>{}
-                                                      : fine_slices(cases[i].truth_box, view);
+                                                      : fine_slices(cases[i].truth_box, view,
+                                                                    cases[i].dims[std::size_t(slice_axis(view))],
+                                                                    fine_slice_margin);
     first_pair_.push_back(pairs_.size());
     pair_count_.push_back(slices.size());
     for (auto k : slices) pairs_.push_back({i, k});

@@ -38,6 +38,7 @@ PreparedCase prepare_case(const Case& c, const WindowOptions& window);
 // (indexed by slice_axis) and the ground truth's box.
 struct CaseSummary {
   std::string id;
+  Index3 dims{0, 0, 0};
   Box3 truth_box;
   std::array<std::vector<std::int64_t>, 3> coarse_slices;
 };
@@ -57,7 +58,7 @@ struct SampleRequest {
 class SamplePlan {
  public:
   SamplePlan(const std::vector<CaseSummary>& cases, View view, Scale scale, std::uint64_t seed,
-             std::size_t cases_per_block = SIZE_MAX);
+             std::size_t cases_per_block = SIZE_MAX, int fine_slice_margin = 0);
   std::size_t size() const { return pairs_.size(); }
   SampleRequest at(std::int64_t iteration) const;
 

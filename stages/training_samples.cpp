@@ -20,6 +20,7 @@ void CoarseSampleOptions::validate() const {
 void FineSampleOptions::validate() const {
   if (min_frame_px < 0 || max_frame_px < min_frame_px)
     throw OptionError(fmt::format("fine frame {{{}..{}}} px: need 0 <= min <= max", min_frame_px, max_frame_px));
+  if (slice_margin < 0) throw OptionError("the fine slice margin must not be negative");
 }
 
 std::vector<std::int64_t> coarse_slices(const Mask& label, View view, const CoarseSampleOptions& o) {
@@ -49,10 +50,12 @@ std::vector<std::int64_t> coarse_slices(const Mask& label, View view, const Coar
   return out;
 }
 
-std::vector<std::int64_t> fine_slices(const Box3& box, View view) {
+std::vector<std::int64_t> fine_slices(const Box3& box, View view, std::int64_t slice_count, int slice_margin) {
   std::vector<std::int64_t> out;
   const int a = slice_axis(view);
-  for (std::int64_t k = box.lo[a]; k < box.hi[a]; ++k) out.push_back(k);
+  const std::int64_t lo = std::max<std::int64_t>(0, box.lo[a] - slice_margin);
+  const std::int64_t hi = std::min<std::int64_t>(slice_count, box.hi[a] + slice_margin);
+  for (std::int64_t k = lo; k < hi; ++k) out.push_back(k);
   return out;
 }
 

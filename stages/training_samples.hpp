@@ -30,11 +30,16 @@ std::vector<std::int64_t> coarse_slices(const Mask& label, View view, const Coar
 struct FineSampleOptions {
   int min_frame_px = 10;
   int max_frame_px = 20;
-  void validate() const;  // 0 <= min <= max
+  // Slices beyond the ground truth's box along the view's axis, each side (paper: 0). At test
+  // time the fine region is the coarse box plus the frame, so the fine networks see slices above
+  // and below the pancreas that the paper's training never shows them.
+  int slice_margin = 0;
+  void validate() const;  // 0 <= min <= max, margin >= 0
 };
 
-// The view's slice indices inside the box along its axis.
-std::vector<std::int64_t> fine_slices(const Box3& truth_box, View view);
+// The view's slice indices inside the box along its axis, widened by the margin and clipped to
+// [0, slice_count).
+std::vector<std::int64_t> fine_slices(const Box3& truth_box, View view, std::int64_t slice_count, int slice_margin = 0);
 
 struct FineCrop {
   Rect rect;                   // clipped to the slice

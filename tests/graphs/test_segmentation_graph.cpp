@@ -3,6 +3,8 @@
 #include <mutex>
 #include <random>
 
+#include <tbb/global_control.h>
+
 #include "c2f/graphs/segmentation_graph.hpp"
 #include "c2f/pipeline/errors.hpp"
 #include "c2f/stages/bounding_box.hpp"
@@ -362,5 +364,55 @@ TEST_CASE("a stage that throws fails its case alone: the error names the case an
         CHECK(r.error.empty());
         CHECK(dice(r.mask, *r.input.label) == 1.0);
       }
+    }
+}
+
+TEST_CASE("coarse post-processing: a stray coarse detection no longer stretches the box the fine stage sees") {
+  // The image shows the organ and a small far blob the network also finds (not in the label).
+  std::vector<Case> cases{encoded_case(0, {40, 36, 30})};
+  auto image = std::make_shared<Image>(*cases[0].image);
+  for (std::int64_t z = 25; z < 27; ++z)
+    for (std::int64_t y = 30; y < 32; ++y)
+      for (std::int64_t x = 34; x < 36; ++x) (*image)(x, y, z) = 200.f;
+  cases[0].image = image;
+  const Box3 organ = bounding_box(*cases[0].label);
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  o.convergence.max_iterations = 1;
+  const CaseResult plain = run(cases, net, o).results.at(0);
+  o.coarse_post_processing = true;
+  const CaseResult post = run(cases, net, o).results.at(0);
+  REQUIRE(plain.rounds.size() == 2);
+  REQUIRE(post.rounds.size() == 2);
+  CHECK(plain.rounds[0].box.hi[0] == 36);  // the blob's corner
+  CHECK(post.rounds[0].box == organ);
+  CHECK(post.rounds[1].region == organ.grown({15, 15, 15}, cases[0].image->dims()));
+  CHECK(post.rounds[0].dsc == 1.0);
+  CHECK(plain.rounds[0].dsc < 1.0);
+}
+
+TEST_CASE("the graph gives the same results at 1, 2 and 8 oneTBB threads") {
+  std::vector<Case> cases;
+  for (int i = 0; i < 3; ++i) cases.push_back(encoded_case(i, {40, 36, 30}));
+  std::vector<std::vector<CaseResult>> runs;
+  for (int threads : {1, 2, 8}) {
+    CAPTURE(threads);
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+    ThresholdNetwork net;
+    SegmentationOptions o;
+    o.batch_slices = 4;
+    o.cases_in_flight = 2;
+    o.convergence.max_iterations = 3;
+    o.convergence.stop_dsc = 1.0;  // every case runs all three fine rounds
+    Collected c = run(cases, net, o);
+    REQUIRE(c.results.size() == 3);
+    CHECK(c.report.failed == 0);
+    runs.push_back(std::move(c.results));
+  }
+  for (std::size_t k = 1; k < runs.size(); ++k)
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(runs[k][i].rounds.size() == runs[0][i].rounds.size());
+      CHECK(dice(runs[k][i].mask, runs[0][i].mask) == 1.0);
+      CHECK(dice(runs[k][i].mask, *runs[k][i].input.label) == 1.0);
     }
 }

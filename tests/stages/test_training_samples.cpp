@@ -59,7 +59,14 @@ TEST_CASE("fine crops add four margins drawn from 10-20 px to the box, clipped a
   CHECK(edge.rect.v0 == 0);
   CHECK(edge.rect.u1 == 30 + edge.margins[1]);
   CHECK(edge.rect.v1 == 5 + edge.margins[3]);
-  CHECK(fine_slices(box, View::Sagittal).size() == 70);
+  CHECK(fine_slices(box, View::Sagittal, 512).size() == 70);
+  // A margin adds slices without pancreas on each side, clipped to the volume.
+  const auto widened = fine_slices(Box3{{3, 40, 100}, {73, 90, 120}}, View::Sagittal, 76, 5);
+  REQUIRE(widened.size() == 76);  // 3 - 5 clipped to 0, 73 + 5 clipped to 76
+  CHECK(widened.front() == 0);
+  CHECK(widened.back() == 75);
+  CHECK(fine_slices(Box3{{3, 40, 100}, {73, 90, 120}}, View::Axial, 200, 8).size() == 36);
+  CHECK_THROWS_AS((FineSampleOptions{10, 20, -1}.validate()), OptionError);
   CHECK_THROWS_AS(fine_crop(Box3{}, dims, View::Axial, 1), OptionError);
   CHECK_THROWS_AS((FineSampleOptions{20, 10}.validate()), OptionError);
 }
