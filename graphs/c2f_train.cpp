@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
   std::string preset = "real-ct", spacing, randomize;
   app.add_option("--preset", preset,
-                 "real-ct (2 mm grid, domain randomisation, coarse slices with >= 0.5 % pancreas) or "
-                 "paper (each case's own grid, no randomisation, coarse slices with >= 1 % pancreas only); the options "
+                 "real-ct (2 mm grid, domain randomisation, coarse slices with >= 0.5 % pancreas, fine frames of 10-30 px "
+                 "and 4 slices beyond the truth's box) or paper (each case's own grid, no randomisation, coarse slices "
+                 "with >= 1 % pancreas only, fine frames of 10-20 px); the options "
                  "below override it")
       ->capture_default_str()
       ->check(CLI::IsMember({"real-ct", "paper"}));
@@ -97,10 +98,10 @@ int main(int argc, char** argv) {
       ->check(c2f::cli::range(0.0, 0.9));
   std::string fine_frame;
   auto* fine_frame_option = app.add_option("--fine-frame", fine_frame,
-                 "fine: range MIN,MAX of the random frame around the truth's box, pixels (paper: 10,20)")
+                 "fine: range MIN,MAX of the random frame around the truth's box, pixels (paper: 10,20; real-ct: 10,30)")
       ->check(c2f::cli::parsed_by([](const std::string& s) { parse_frame_range(s); }));
-  app.add_option("--fine-slice-margin", o.fine.slice_margin,
-                 "fine: slices beyond the truth's box on each side along the view's axis (paper: 0)")
+  auto* slice_margin_option = app.add_option("--fine-slice-margin", o.fine.slice_margin,
+                 "fine: slices beyond the truth's box on each side along the view's axis (paper: 0; real-ct: 4)")
       ->check(c2f::cli::at_least(0));
   app.add_option("--vgg-weights", o.vgg_weights, "fcn8s-vgg16: ImageNet VGG-16 weights (Keras .h5 or LibTorch archive)");
   std::size_t cases_in_memory = 16;
@@ -124,7 +125,12 @@ int main(int argc, char** argv) {
     // the larger fields of real scans (up to 59 cm in the phantoms); the real-ct preset takes 0.5 %.
     if (min_share_option->count() == 0) o.coarse.min_pancreas_share = paper ? 0.01 : 0.005;
     if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
+    // The fine region at test time is a coarse box (often looser than the truth's) plus the frame:
+    // the real-ct preset shows the fine networks wider frames and 4 slices beyond the box each
+    // side. On held-out WORD phantoms this lifted the final DSC from 21.5 % to 35.9 % (README).
     if (fine_frame_option->count() > 0) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
+    else if (!paper) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = std::pair{10, 30};
+    if (slice_margin_option->count() == 0) o.fine.slice_margin = paper ? 0 : 4;
     o.randomization = c2f::parse_domain_randomization(randomize);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
