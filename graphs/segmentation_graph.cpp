@@ -156,7 +156,9 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     }
     run->add_time(s, clocks[s].add(t0));
     if (problem.empty() || run->failed.exchange(true)) return;
-    const std::string& name = run->input.source.empty() ? run->input.id : run->input.source;
+    const std::string name = !run->input.source.empty() ? run->input.source
+                             : !run->input.id.empty()   ? run->input.id
+                                                        : fmt::format("case {}", run->index + 1);
     run->error = fmt::format("{}: the {} stage failed: {}", name, kStageNames[s], problem);
     failed_cases.try_put(run);
   };
@@ -187,6 +189,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       if (run->error.empty() && o.oracle_box && !run->input.label)
         run->error = run->input.source + ": the oracle box needs the case's label";
     });
+    if (run->failed) return;  // already on its way to Write
     if (run->error.empty()) std::get<0>(out).try_put(run);
     else std::get<1>(out).try_put(run);
   });
@@ -210,6 +213,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
         run->error = e.what();
       }
     });
+    if (run->failed) return;  // already on its way to Write
     if (run->error.empty()) std::get<0>(out).try_put(run);
     else std::get<1>(out).try_put(run);
   });

@@ -162,11 +162,8 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box
       }
     });
     cur = &along_y;
-  } else if (cur == &v) {
-    along_y = v;  // nothing resized in-plane: z works on a copy of the input
-    cur = &along_y;
   }
-  if (mz == nz) {
+  if (mz == nz) {  // then x or y was resized: cur is one of the two passes' volumes
     Volume<float> out = cur == &along_y ? std::move(along_y) : std::move(along_x);
     out.set_geometry(target);
     return out;

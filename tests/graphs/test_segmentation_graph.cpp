@@ -416,3 +416,28 @@ TEST_CASE("the graph gives the same results at 1, 2 and 8 oneTBB threads") {
       CHECK(dice(runs[k][i].mask, *runs[k][i].input.label) == 1.0);
     }
 }
+
+TEST_CASE("a loader that throws something other than bad input fails that case once, naming the load stage") {
+  std::vector<Case> cases;
+  for (int i = 0; i < 4; ++i) cases.push_back(encoded_case(i, {36, 36, 24}));
+  ThresholdNetwork net;
+  SegmentationOptions o;
+  std::vector<CaseResult> results;
+  const SegmentationReport report = segment_cases(
+      cases.size(),
+      [&](std::size_t i) {
+        if (i == 2) throw std::runtime_error("decoder out of memory");
+        return cases[i];
+      },
+      net, o, [&](CaseResult&& r) { results.push_back(std::move(r)); });
+  REQUIRE(results.size() == 4);  // once each: the failed case is not written twice
+  CHECK(report.failed == 1);
+  for (const CaseResult& r : results) {
+    if (r.index == 2) {
+      CHECK(r.error.find("case 3: the load stage failed") == 0);  // the loader gave no name: its place in the cohort
+      CHECK(r.error.find("decoder out of memory") != std::string::npos);
+    } else {
+      CHECK(r.error.empty());
+    }
+  }
+}
