@@ -125,7 +125,10 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box
   const std::int64_t mx = target.dims[0], my = target.dims[1], mz = target.dims[2];
   if (s.empty()) return Volume<float>(target, 0.0f);
   // Three separable passes (x, then y, then z), each a 1-D resize of whole lines along its axis,
-  // run only on the lines the support reaches: everything else is zero on both grids.
+  // run only on the lines the support reaches: everything else is zero on both grids. With the
+  // whole volume as support every line is written, so the passes' volumes need no zero fill.
+  const bool whole = s == Box3::whole(g.dims);
+  const auto fresh = [whole](const Geometry& grid) { return whole ? Volume<float>(grid) : Volume<float>(grid, 0.0f); };
   const auto [x0, x1] = reach(s.lo[0], s.hi[0], nx, mx);
   const auto [y0, y1] = reach(s.lo[1], s.hi[1], ny, my);
 
@@ -135,7 +138,7 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box
   Volume<float> along_x;
   const Volume<float>* cur = &v;
   if (mx != nx) {
-    along_x = Volume<float>(gx, 0.0f);
+    along_x = fresh(gx);
     cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
       for (int z = r.start; z < r.end; ++z) {
         const std::int64_t rows = s.extent(1);
@@ -152,7 +155,7 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box
   gy.dims = {mx, my, nz};
   Volume<float> along_y;
   if (my != ny) {
-    along_y = Volume<float>(gy, 0.0f);
+    along_y = fresh(gy);
     const Volume<float>& in = *cur;
     cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
       for (int z = r.start; z < r.end; ++z) {
@@ -169,7 +172,7 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box
     return out;
   }
   // z: one coronal plane (rows z, the reached columns x) per reached y, strided, no transposes.
-  Volume<float> out(target, 0.0f);
+  Volume<float> out = fresh(target);
   const Volume<float>& in = *cur;
   cv::parallel_for_(cv::Range(int(y0), int(y1)), [&](const cv::Range& r) {
     for (int y = r.start; y < r.end; ++y) {
