@@ -244,6 +244,9 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
     return resample(full, run.input.image->geometry(), region);
   };
 
+  // Whether a round's mask keeps only its large components (fine: the released code's; coarse: an option).
+  auto post_processed = [&](Scale scale) { return scale == Scale::Fine ? o.fine_post_processing : o.coarse_post_processing; };
+
   // Dispatch: the slice tasks of a round's three views.
   using DispatchOut = flow::multifunction_node<RoundPtr, std::tuple<RoundPtr, SliceTask>>;
   DispatchOut dispatch(g, flow::unlimited, [&](const RoundPtr& round, DispatchOut::output_ports_type& out) {
@@ -354,7 +357,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   // PasteBack: S(t) on the full grid, 0 outside the region; the round's record.
   flow::function_node<RoundPtr, RoundPtr> paste(g, flow::unlimited, [&](const RoundPtr& round) {
     CaseRun& run = *round->run;
-    const bool post = round->scale == Scale::Fine ? o.fine_post_processing : o.coarse_post_processing;
+    const bool post = post_processed(round->scale);
     timed(kPasteBack, round->run, [&] {
       Mask s = paste_back(round->region_mask, round->region.box, run.normalized->geometry(), std::uint8_t{0});
       if (post) s = keep_large_components(s);
@@ -446,7 +449,7 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
       ProbabilityMap p = on_input_grid(*run, run->last_fused, run->last_region);
       if (run->last_on_input.empty()) {
         run->final_mask = threshold(p, o.threshold);
-        if (run->rounds.back().iteration > 0 ? o.fine_post_processing : o.coarse_post_processing)
+        if (post_processed(run->rounds.back().iteration > 0 ? Scale::Fine : Scale::Coarse))
           run->final_mask = keep_large_components(run->final_mask);
       } else {
         run->final_mask = std::move(run->last_on_input);
