@@ -16,22 +16,22 @@
 
 #include <nlohmann/json.hpp>
 
-#include "c2f/graphs/segmentation_graph.hpp"
-#include "c2f/io/case_store.hpp"
-#include "c2f/io/cohort.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/stages/bounding_box.hpp"
-#include "c2f/stages/crop_with_frame.hpp"
-#include "c2f/stages/metrics.hpp"
-#include "c2f/stages/resample.hpp"
-#include "c2f/stages/threshold.hpp"
-#include "c2f/stages/tri_planar.hpp"
-#include "c2f/stages/view_fusion.hpp"
-#include "c2f/stages/window.hpp"
-#include "inference_cli.hpp"
-#include "tool_main.hpp"
+#include "../graphs/segmentation_graph.hpp"
+#include "../io/case_store.hpp"
+#include "../io/cohort.hpp"
+#include "../io/nifti.hpp"
+#include "../phantom/phantom.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../stages/bounding_box.hpp"
+#include "../stages/crop_with_frame.hpp"
+#include "../evaluation/metrics.hpp"
+#include "../stages/resample.hpp"
+#include "../stages/threshold.hpp"
+#include "../stages/tri_planar.hpp"
+#include "../stages/view_fusion.hpp"
+#include "../stages/window.hpp"
+#include "../tools/inference_cli.hpp"
+#include "../tools/tool_main.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

@@ -5,9 +5,9 @@ include(CMakePackageConfigHelpers)
 
 add_library(c2f INTERFACE)
 add_library(c2f::c2f ALIAS c2f)
-target_link_libraries(c2f INTERFACE c2f_pipeline c2f_io c2f_stages c2f_phantom)
+target_link_libraries(c2f INTERFACE c2f_pipeline c2f_io c2f_stages c2f_evaluation c2f_training c2f_phantom)
 
-install(TARGETS c2f c2f_pipeline c2f_io c2f_stages c2f_phantom
+install(TARGETS c2f c2f_pipeline c2f_io c2f_stages c2f_evaluation c2f_training c2f_phantom
   EXPORT c2fTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -17,14 +17,14 @@ install(EXPORT c2fTargets NAMESPACE c2f:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cm
 
 if(TARGET c2f_model)
   # The model component: the networks and the graphs that run them (c2f::model, c2f::graphs).
-  install(TARGETS c2f_model c2f_graphs EXPORT c2fModelTargets
+  install(TARGETS c2f_model c2f_graphs c2f_reports EXPORT c2fModelTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   install(EXPORT c2fModelTargets NAMESPACE c2f:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/c2f)
 endif()
 
-foreach(dir pipeline io stages phantom graphs model)
+foreach(dir pipeline io stages evaluation training phantom graphs reports model)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/c2f/${dir}
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()

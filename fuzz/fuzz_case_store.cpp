@@ -1,6 +1,6 @@
 // libFuzzer target: the HDF5 case store reader (every case and probability map it lists).
-#include "c2f/io/case_store.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/case_store.hpp"
+#include "../pipeline/errors.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,6 +1,6 @@
 // libFuzzer target: the checkpoint loader (LibTorch archive, c2f_info record, weights).
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../model/checkpoint.hpp"
+#include "../pipeline/errors.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

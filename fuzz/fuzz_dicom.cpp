@@ -3,8 +3,8 @@
 // gaps, duplicates, two series) is reached, not only the parser of one file.
 #include <string_view>
 
-#include "c2f/io/dicom.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/dicom.hpp"
+#include "../pipeline/errors.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

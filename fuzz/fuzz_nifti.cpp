@@ -1,6 +1,6 @@
 // libFuzzer target: the NIfTI reader (header, orientation, voxel data; gzip when the bytes are).
-#include "c2f/io/nifti.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/nifti.hpp"
+#include "../pipeline/errors.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

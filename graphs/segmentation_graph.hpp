@@ -1,39 +1,40 @@
 #pragma once
 // The coarse-to-fine inference graph (paper Figure 2; METHOD.md), a oneTBB flow graph:
 //
-//   source(case i) -> cases-in-flight limiter -> Load -> Resample -> WindowNormalize -> Dispatch
-//   Dispatch (a round: coarse, or fine iteration t) -> join port 0
-//            \-> slice tasks -> queue -> batches-in-flight limiter -> TriPlanarSlicing [parallel]
-//                -> ViewInference [serial: one device] -> route by view
-//                -> TriPlanarAverage coronal | sagittal | axial [serial each] -> join ports 1-3
-//   join by (case, iteration) -> ViewFusion -> Threshold -> PasteBack -> Convergence
-//   Convergence -> go round again: BoundingBox3D -> CropWithFrame -> Dispatch   (the fine loop)
-//               -> done: ResampleBack -> Write (the caller's sink) -> cases-in-flight limiter
+//   source(case i) -> cases-in-flight limiter -> Load -> Resample -> WindowNormalize -> rounds
+//   rounds (the coarse round, or fine iteration t) -> TriPlanarInference -> join by (case, t)
+//          \-----------------------------------------------------------> join by (case, t)
+//   join -> ViewFusion -> Threshold -> PasteBack -> Convergence
+//   Convergence -> refine:    BoundingBox3D -> CropWithFrame -> rounds   (the fine loop)
+//               -> converged: ResampleBack -> Write (the caller's sink) -> cases-in-flight limiter
+//   any stage that throws -> failures -> Write
 //
-// Resample puts the input on the grid the networks were trained at (options.resample); every
-// round runs there. ResampleBack brings the last fused probability map onto the input's own grid
-// before the threshold, so the mask lies voxel for voxel on the input; with a label, each round's
-// map is brought back the same way and every DSC is measured on the input's grid.
+// TriPlanarInference (tri_planar_inference.hpp) slices the three views, runs the networks on one
+// device thread and averages each view's predictions. Resample puts the input on the grid the
+// networks were trained at (options.resample); every round runs there. ResampleBack brings the
+// last fused probability map onto the input's own grid before the threshold, so the mask lies
+// voxel for voxel on the input; with a label, each round's map is brought back the same way and
+// every DSC is measured on the input's grid.
 //
 // Several cases are in flight at once (a token count bounds them, and so memory): while one case
-// is on the model, the next is read and sliced and the previous one written. The slicing tasks are
-// bounded by their own tokens, so a 512-slice view is never materialised at once.
-// Each node's busy time is measured, per graph and per case.
-#include <array>
+// is on the model, the next is read and sliced and the previous one written. Each node's busy time
+// is measured, per graph and per case.
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "c2f/graphs/stage_time.hpp"
-#include "c2f/pipeline/case.hpp"
-#include "c2f/stages/convergence.hpp"
-#include "c2f/stages/resample.hpp"
-#include "c2f/stages/view_fusion.hpp"
-#include "c2f/stages/view_inference.hpp"
-#include "c2f/stages/window.hpp"
+#include "../pipeline/case.hpp"
+#include "../pipeline/stage_time.hpp"
+#include "../stages/convergence.hpp"
+#include "../stages/resample.hpp"
+#include "../stages/view_fusion.hpp"
+#include "../stages/view_inference.hpp"
+#include "../stages/window.hpp"
+#include "messages.hpp"
 
 namespace c2f {
 
@@ -62,21 +63,6 @@ struct SegmentationOptions {
   void validate() const;  // throws OptionError
 };
 
-// One round of the method: the coarse stage (t = 0) or fine iteration t (the oracle round: t = 1).
-// Region and box are on the grid the networks ran on (CaseResult::network_grid); DSCs are measured
-// on the input's grid.
-struct RoundRecord {
-  int iteration = 0;
-  Box3 region;                 // where the networks looked (whole volume for the coarse stage)
-  bool fallback_region = false;// S(t-1) was empty: the region is the whole volume
-  std::int64_t voxels = 0;     // |S(t)|
-  Box3 box;                    // bounding box of S(t); empty when S(t) is
-  double d_t = -1;             // DSC(S(t-1), S(t)); -1 for the coarse round
-  double dsc = -1;             // DSC(S(t), ground truth); -1 without a label
-  double truth_in_box = -1;    // share of the truth inside S(t)'s bounding box (input grid); -1 without a label
-  std::array<double, 3> view_dsc{-1, -1, -1};  // each view's own map >= threshold vs truth (kViews order)
-};
-
 struct CaseResult {
   std::size_t index = 0;
   Case input;                          // image and label on the canonical grid
@@ -84,7 +70,7 @@ struct CaseResult {
   Mask mask;                           // the final S, on the input's (canonical) grid
   Geometry network_grid;               // where the rounds ran (the input's grid without resampling)
   std::vector<RoundRecord> rounds;     // rounds[0] is the coarse stage (the oracle round with oracle_box)
-  std::vector<Mask> round_masks;       // S(t) per round on the input's grid, when keep_iterations
+  std::vector<std::shared_ptr<const Mask>> round_masks;  // S(t) per round on the input's grid, when keep_iterations
   std::optional<ProbabilityMap> probability;  // last fused map on the input's grid, when keep_probability
   bool coarse_empty = false;
   StopReason stop = StopReason::NotYet;

@@ -1,4 +1,4 @@
-#include "c2f/graphs/training_graph.hpp"
+#include "training_graph.hpp"
 
 #include <tbb/flow_graph.h>
 
@@ -8,11 +8,11 @@
 
 #include <fmt/format.h>
 
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/model/train_step.hpp"
-#include "c2f/model/vgg_weights.hpp"
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../model/checkpoint.hpp"
+#include "../model/train_step.hpp"
+#include "../model/vgg_weights.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "c2f/graphs/stage_time.hpp"
-#include "c2f/stages/case_cache.hpp"
-#include "c2f/stages/training_sample.hpp"
+#include "../pipeline/stage_time.hpp"
+#include "../training/case_cache.hpp"
+#include "../training/training_sample.hpp"
 
 namespace c2f {
 

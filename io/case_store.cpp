@@ -1,4 +1,4 @@
-#include "c2f/io/case_store.hpp"
+#include "case_store.hpp"
 
 #include <H5Cpp.h>
 
@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "c2f/pipeline/case.hpp"
+#include "../pipeline/case.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/io/cohort.hpp"
+#include "cohort.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/case_store.hpp"
-#include "c2f/io/dicom.hpp"
-#include "c2f/io/medical_image.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "case_store.hpp"
+#include "dicom.hpp"
+#include "medical_image.hpp"
+#include "nifti.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "c2f/io/dicom.hpp"
+#include "dicom.hpp"
 
 #include <gdcmAttribute.h>
 #include <gdcmDirectory.h>
@@ -25,9 +25,9 @@
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/reorient.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
+#include "../pipeline/reorient.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

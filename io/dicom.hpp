@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "c2f/pipeline/geometry.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/geometry.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

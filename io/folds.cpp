@@ -1,4 +1,4 @@
-#include "c2f/io/folds.hpp"
+#include "folds.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

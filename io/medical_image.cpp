@@ -1,13 +1,13 @@
-#include "c2f/io/medical_image.hpp"
+#include "medical_image.hpp"
 
 #include <algorithm>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/dicom.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "dicom.hpp"
+#include "nifti.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "c2f/pipeline/geometry.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/geometry.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/io/nifti.hpp"
+#include "nifti.hpp"
 
 #include <nifti2_io.h>
 #include <zlib.h>
@@ -13,9 +13,9 @@
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/reorient.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
+#include "../pipeline/reorient.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "c2f/pipeline/geometry.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/geometry.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

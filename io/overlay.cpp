@@ -1,14 +1,14 @@
-#include "c2f/io/overlay.hpp"
+#include "overlay.hpp"
 
-#include "c2f/io/png.hpp"
+#include "png.hpp"
 
 #include <algorithm>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

@@ -7,7 +7,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

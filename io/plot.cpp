@@ -1,4 +1,4 @@
-#include "c2f/io/plot.hpp"
+#include "plot.hpp"
 
 #include <stdexcept>
 

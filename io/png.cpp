@@ -1,4 +1,4 @@
-#include "c2f/io/png.hpp"
+#include "png.hpp"
 
 #include <cstring>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "c2f/io/zip_check.hpp"
+#include "zip_check.hpp"
 
 #include <zlib.h>
 
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

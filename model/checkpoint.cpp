@@ -1,4 +1,4 @@
-#include "c2f/model/checkpoint.hpp"
+#include "checkpoint.hpp"
 
 #include <zlib.h>
 
@@ -14,9 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "c2f/io/zip_check.hpp"
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/zip_check.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

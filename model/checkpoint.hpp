@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "c2f/model/segmentation_model.hpp"
-#include "c2f/pipeline/geometry.hpp"
+#include "segmentation_model.hpp"
+#include "../pipeline/geometry.hpp"
 
 namespace c2f {
 

@@ -1,6 +1,6 @@
-#include "c2f/model/dsc_loss.hpp"
+#include "dsc_loss.hpp"
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

@@ -6,7 +6,7 @@
 // defined as 0 (a perfect empty prediction), so training never sees a NaN. Where only the truth is
 // empty (a slice without pancreas) the ratio is 0 for any prediction and teaches nothing; the loss
 // is then sum(p) / (1 + sum(p)), which penalises every false positive.
-#include "c2f/model/torch_pch.hpp"
+#include "torch_pch.hpp"
 
 namespace c2f {
 

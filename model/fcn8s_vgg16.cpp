@@ -1,4 +1,4 @@
-#include "c2f/model/fcn8s_vgg16.hpp"
+#include "fcn8s_vgg16.hpp"
 
 #include <cmath>
 

@@ -4,8 +4,8 @@
 // layers for 3 outputs (the masks of the 3 input slices), skip fusion from pool4 and pool3 with
 // the Caffe crop offsets (5, 9, 31), and up-sampling deconvolutions fixed to bilinear
 // interpolation. The reference model: about 185 GMAC per 512 x 512 slice, meant for a GPU.
-#include "c2f/model/mac_counting.hpp"
-#include "c2f/model/segmentation_model.hpp"
+#include "mac_counting.hpp"
+#include "segmentation_model.hpp"
 
 namespace c2f {
 

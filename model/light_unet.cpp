@@ -1,4 +1,4 @@
-#include "c2f/model/light_unet.hpp"
+#include "light_unet.hpp"
 
 namespace c2f {
 

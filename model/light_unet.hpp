@@ -6,8 +6,8 @@
 // resized to their skip's size before fusion. Each convolution but the head is followed by
 // GroupNorm and ReLU: the paper trains with a batch of one image, where BatchNorm has no batch
 // to average over and a plain conv/ReLU stack collapses easily.
-#include "c2f/model/mac_counting.hpp"
-#include "c2f/model/segmentation_model.hpp"
+#include "mac_counting.hpp"
+#include "segmentation_model.hpp"
 
 namespace c2f {
 

@@ -3,7 +3,7 @@
 // any input size is measured by running it once (LibTorch's C++ API has no forward hooks).
 #include <cstdint>
 
-#include "c2f/model/torch_pch.hpp"
+#include "torch_pch.hpp"
 
 namespace c2f {
 

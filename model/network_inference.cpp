@@ -1,18 +1,18 @@
-#include "c2f/model/network_inference.hpp"
+#include "network_inference.hpp"
 
 #include <array>
 
 #include <fmt/format.h>
 
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/model/mac_counting.hpp"
-#include "c2f/model/runtime.hpp"
-#include "c2f/model/torch_pch.hpp"
+#include "checkpoint.hpp"
+#include "mac_counting.hpp"
+#include "runtime.hpp"
+#include "torch_pch.hpp"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace fs = std::filesystem;
 

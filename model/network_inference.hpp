@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "c2f/stages/view_inference.hpp"
+#include "../stages/view_inference.hpp"
 
 namespace c2f {
 

@@ -1,11 +1,11 @@
-#include "c2f/model/runtime.hpp"
+#include "runtime.hpp"
 
-#include "c2f/model/torch_pch.hpp"
+#include "torch_pch.hpp"
 
 #include <algorithm>
 #include <thread>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

@@ -1,10 +1,10 @@
-#include "c2f/model/segmentation_model.hpp"
+#include "segmentation_model.hpp"
 
 #include <algorithm>
 
-#include "c2f/model/fcn8s_vgg16.hpp"
-#include "c2f/model/light_unet.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "fcn8s_vgg16.hpp"
+#include "light_unet.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "c2f/model/model_names.hpp"
-#include "c2f/model/torch_pch.hpp"
+#include "model_names.hpp"
+#include "torch_pch.hpp"
 
 namespace c2f {
 

@@ -1,7 +1,7 @@
-#include "c2f/model/train_step.hpp"
+#include "train_step.hpp"
 
-#include "c2f/model/dsc_loss.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "dsc_loss.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

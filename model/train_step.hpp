@@ -3,7 +3,7 @@
 // one), with the soft DSC loss on the sigmoid of its output.
 #include <cstdint>
 
-#include "c2f/model/segmentation_model.hpp"
+#include "segmentation_model.hpp"
 
 namespace c2f {
 

@@ -1,10 +1,10 @@
-#include "c2f/model/vgg_weights.hpp"
+#include "vgg_weights.hpp"
 
 #include <H5Cpp.h>
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 // keeps LibTorch's default initialisation (Kaiming-uniform), and c2f-train says so.
 #include <filesystem>
 
-#include "c2f/model/fcn8s_vgg16.hpp"
+#include "fcn8s_vgg16.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/phantom/anatomy.hpp"
+#include "anatomy.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "c2f/io/nifti.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/nifti.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace fs = std::filesystem;
 

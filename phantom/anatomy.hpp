@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/phantom/phantom.hpp"
+#include "phantom.hpp"
 
 #include <tbb/parallel_for.h>
 
@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
-#include "c2f/phantom/anatomy.hpp"
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/random.hpp"
+#include "anatomy.hpp"
+#include "../pipeline/errors.hpp"
+#include "../pipeline/random.hpp"
 
 namespace c2f {
 

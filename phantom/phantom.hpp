@@ -35,8 +35,8 @@
 #include <string>
 #include <vector>
 
-#include "c2f/pipeline/case.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/case.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/phantom/phantom_cohort.hpp"
+#include "phantom_cohort.hpp"
 
 #include <tbb/parallel_for.h>
 
@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/dicom.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/io/overlay.hpp"
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../io/dicom.hpp"
+#include "../io/nifti.hpp"
+#include "../io/overlay.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

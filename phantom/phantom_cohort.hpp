@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "c2f/phantom/phantom.hpp"
+#include "phantom.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/pipeline/atomic_file.hpp"
+#include "atomic_file.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "c2f/pipeline/errors.hpp"
+#include "errors.hpp"
 
 namespace c2f {
 namespace fs = std::filesystem;

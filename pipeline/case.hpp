@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "c2f/pipeline/volume.hpp"
+#include "volume.hpp"
 
 namespace c2f {
 

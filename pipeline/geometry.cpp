@@ -1,4 +1,4 @@
-#include "c2f/pipeline/geometry.hpp"
+#include "geometry.hpp"
 
 #include <algorithm>
 #include <array>

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "c2f/pipeline/geometry.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "geometry.hpp"
+#include "volume.hpp"
 
 namespace c2f {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "c2f/pipeline/errors.hpp"
+#include "errors.hpp"
 
 namespace c2f {
 

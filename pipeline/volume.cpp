@@ -1,4 +1,4 @@
-#include "c2f/pipeline/volume.hpp"
+#include "volume.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "c2f/pipeline/errors.hpp"
+#include "errors.hpp"
 
 namespace c2f {
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "c2f/pipeline/geometry.hpp"
+#include "geometry.hpp"
 
 namespace c2f {
 

@@ -1,4 +1,4 @@
-#include "c2f/stages/bounding_box.hpp"
+#include "bounding_box.hpp"
 
 #include <algorithm>
 #include <cstring>

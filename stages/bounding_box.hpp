@@ -2,7 +2,7 @@
 // BoundingBox3D: the minimal box [lo, hi) holding every foreground voxel of a mask.
 //   in:  Mask            out: Box3, empty (all zero) when the mask is empty
 //   notes: one pass over the mask.
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

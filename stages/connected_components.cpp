@@ -1,6 +1,6 @@
-#include "c2f/stages/connected_components.hpp"
+#include "connected_components.hpp"
 
-#include "c2f/stages/bounding_box.hpp"
+#include "bounding_box.hpp"
 
 #include <algorithm>
 #include <numeric>

@@ -5,7 +5,7 @@
 //   in:  Mask            out: Mask on the same grid
 //   notes: one labelling pass with a union-find, inside the mask's bounding box only; memory:
 //          one int32 per voxel of that box.
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

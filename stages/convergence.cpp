@@ -1,8 +1,8 @@
-#include "c2f/stages/convergence.hpp"
+#include "convergence.hpp"
 
 #include <cmath>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

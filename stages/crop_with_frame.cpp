@@ -1,4 +1,4 @@
-#include "c2f/stages/crop_with_frame.hpp"
+#include "crop_with_frame.hpp"
 
 #include <algorithm>
 #include <cstring>

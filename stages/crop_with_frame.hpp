@@ -10,7 +10,7 @@
 // paste_back: a region's values put back into a full-size volume, `outside` elsewhere (the
 //   paper: the fine mask is 0 outside the box).
 //   notes: memory-bound; crop and paste_back copy rows.
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

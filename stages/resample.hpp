@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "c2f/pipeline/case.hpp"
+#include "../pipeline/case.hpp"
 
 
 namespace c2f {

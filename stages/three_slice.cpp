@@ -1,4 +1,4 @@
-#include "c2f/stages/three_slice.hpp"
+#include "three_slice.hpp"
 
 #include <algorithm>
 #include <stdexcept>

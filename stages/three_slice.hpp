@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

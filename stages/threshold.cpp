@@ -1,4 +1,4 @@
-#include "c2f/stages/threshold.hpp"
+#include "threshold.hpp"
 
 namespace c2f {
 

@@ -2,7 +2,7 @@
 // Threshold: the mask of a probability map, S = P >= threshold (paper: 0.5).
 //   in:  ProbabilityMap      out: Mask on the same grid (0/1)
 //   notes: memory-bound, one pass.
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

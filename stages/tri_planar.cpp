@@ -1,4 +1,4 @@
-#include "c2f/stages/tri_planar.hpp"
+#include "tri_planar.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "c2f/pipeline/volume.hpp"
-#include "c2f/stages/three_slice.hpp"
+#include "../pipeline/volume.hpp"
+#include "three_slice.hpp"
 
 namespace c2f {
 

@@ -1,11 +1,11 @@
-#include "c2f/stages/view_fusion.hpp"
+#include "view_fusion.hpp"
 
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

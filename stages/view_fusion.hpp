@@ -9,7 +9,7 @@
 #include <array>
 #include <string>
 
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

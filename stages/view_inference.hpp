@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "c2f/pipeline/scale.hpp"
-#include "c2f/stages/tri_planar.hpp"
+#include "../pipeline/scale.hpp"
+#include "tri_planar.hpp"
 
 namespace c2f {
 

@@ -1,11 +1,11 @@
-#include "c2f/stages/window.hpp"
+#include "window.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "c2f/pipeline/errors.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
 

@@ -3,7 +3,7 @@
 //   in:  Image (HU)        out: Volume<float> in [0, 1]
 //   parameters: lower_hu = -100, upper_hu = 240 (the official code's window; METHOD.md)
 //   notes: memory-bound, one pass; no threads of its own.
-#include "c2f/pipeline/volume.hpp"
+#include "../pipeline/volume.hpp"
 
 namespace c2f {
 

@@ -1,7 +1,7 @@
 // c2f-info: what a user checks first about an image, as JSON on stdout.
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/medical_image.hpp"
+#include "../io/medical_image.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {

@@ -3,8 +3,8 @@
 // untrained model set (six freshly initialised networks) for timing runs where no trained
 // weights exist, such as fcn8s-vgg16 on a GPU machine; and a checkpoint's info (--info), which
 // loads its weights too, so that a zero exit means the file is whole.
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/model/segmentation_model.hpp"
+#include "../model/checkpoint.hpp"
+#include "../model/segmentation_model.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {

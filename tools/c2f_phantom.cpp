@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "c2f/phantom/anatomy.hpp"
-#include "c2f/phantom/phantom_cohort.hpp"
+#include "../phantom/anatomy.hpp"
+#include "../phantom/phantom_cohort.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {

@@ -6,9 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "c2f/graphs/segmentation_graph.hpp"
-#include "c2f/model/network_inference.hpp"
-#include "c2f/model/runtime.hpp"
+#include "../graphs/segmentation_graph.hpp"
+#include "../model/network_inference.hpp"
+#include "../model/runtime.hpp"
 #include "tool_main.hpp"
 
 namespace c2f {

@@ -14,9 +14,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/geometry.hpp"
-#include "c2f/stages/window.hpp"
+#include "../pipeline/errors.hpp"
+#include "../pipeline/geometry.hpp"
+#include "../stages/window.hpp"
 
 namespace c2f {
 

@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "c2f/graphs/training_graph.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/phantom/phantom.hpp"
+#include "../../graphs/training_graph.hpp"
+#include "../../io/nifti.hpp"
+#include "../../model/checkpoint.hpp"
+#include "../../phantom/phantom.hpp"
 #include "test_support.hpp"
 #include "tools/tool_runner.hpp"
 

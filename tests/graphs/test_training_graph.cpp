@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "c2f/graphs/training_graph.hpp"
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/phantom/phantom.hpp"
+#include "../../graphs/training_graph.hpp"
+#include "../../model/checkpoint.hpp"
+#include "../../phantom/phantom.hpp"
 #include "test_support.hpp"
 #include "tools/tool_runner.hpp"
 

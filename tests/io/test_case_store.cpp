@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "c2f/io/case_store.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/case_store.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/cohort.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/phantom_cohort.hpp"
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/cohort.hpp"
+#include "../../io/nifti.hpp"
+#include "../../phantom/phantom_cohort.hpp"
+#include "../../pipeline/atomic_file.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

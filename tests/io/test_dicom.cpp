@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "c2f/io/dicom.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/dicom.hpp"
+#include "../../io/nifti.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "c2f/io/folds.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/folds.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <limits>
 
-#include "c2f/io/nifti.hpp"
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/reorient.hpp"
+#include "../../io/nifti.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../pipeline/reorient.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 
-#include "c2f/io/overlay.hpp"
-#include "c2f/io/png.hpp"
+#include "../../io/overlay.hpp"
+#include "../../io/png.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -3,7 +3,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "c2f/io/png.hpp"
+#include "../../io/png.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

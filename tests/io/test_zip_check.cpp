@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "c2f/io/zip_check.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/zip_check.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

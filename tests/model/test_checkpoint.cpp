@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../model/checkpoint.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "c2f/model/dsc_loss.hpp"
+#include "../../model/dsc_loss.hpp"
 
 using namespace c2f;
 

@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/model/network_inference.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/stages/window.hpp"
+#include "../../model/checkpoint.hpp"
+#include "../../model/network_inference.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../stages/window.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "c2f/model/checkpoint.hpp"
+#include "../../model/checkpoint.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "c2f/model/runtime.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../model/runtime.hpp"
+#include "../../pipeline/errors.hpp"
 
 using namespace c2f;
 

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "c2f/model/dsc_loss.hpp"
-#include "c2f/model/segmentation_model.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../model/dsc_loss.hpp"
+#include "../../model/segmentation_model.hpp"
+#include "../../pipeline/errors.hpp"
 
 using namespace c2f;
 

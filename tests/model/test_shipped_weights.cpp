@@ -3,13 +3,13 @@
 // on anatomy they were not trained on.
 #include <doctest/doctest.h>
 
-#include "c2f/model/checkpoint.hpp"
-#include "c2f/model/dsc_loss.hpp"
-#include "c2f/phantom/anatomy.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/stages/three_slice.hpp"
-#include "c2f/stages/training_samples.hpp"
-#include "c2f/stages/window.hpp"
+#include "../../model/checkpoint.hpp"
+#include "../../model/dsc_loss.hpp"
+#include "../../phantom/anatomy.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../stages/three_slice.hpp"
+#include "../../training/training_samples.hpp"
+#include "../../stages/window.hpp"
 
 using namespace c2f;
 

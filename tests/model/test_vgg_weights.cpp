@@ -2,8 +2,8 @@
 
 #include <H5Cpp.h>
 
-#include "c2f/model/vgg_weights.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../model/vgg_weights.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/anatomy.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../io/nifti.hpp"
+#include "../../phantom/anatomy.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

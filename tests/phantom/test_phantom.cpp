@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../pipeline/errors.hpp"
 
 using namespace c2f;
 

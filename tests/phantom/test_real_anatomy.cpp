@@ -10,9 +10,9 @@
 #include <map>
 #include <set>
 
-#include "c2f/phantom/anatomy.hpp"
-#include "c2f/phantom/phantom.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../phantom/anatomy.hpp"
+#include "../../phantom/phantom.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <vector>
 
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/phantom.hpp"
+#include "../../io/nifti.hpp"
+#include "../../phantom/phantom.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

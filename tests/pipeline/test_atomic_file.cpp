@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "c2f/pipeline/atomic_file.hpp"
-#include "c2f/pipeline/errors.hpp"
+#include "../../pipeline/atomic_file.hpp"
+#include "../../pipeline/errors.hpp"
 #include "test_support.hpp"
 
 using namespace c2f;

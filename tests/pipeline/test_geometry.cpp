@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "c2f/pipeline/geometry.hpp"
+#include "../../pipeline/geometry.hpp"
 
 using namespace c2f;
 

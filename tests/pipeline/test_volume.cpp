@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/pipeline/reorient.hpp"
-#include "c2f/pipeline/volume.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../pipeline/reorient.hpp"
+#include "../../pipeline/volume.hpp"
 
 using namespace c2f;
 

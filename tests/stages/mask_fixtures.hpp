@@ -1,6 +1,6 @@
 #pragma once
 // Small masks for the stage tests: an empty grid and boxes filled in it.
-#include "c2f/pipeline/volume.hpp"
+#include "../../pipeline/volume.hpp"
 
 namespace c2f::test {
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "c2f/stages/bounding_box.hpp"
+#include "../../stages/bounding_box.hpp"
 
 using namespace c2f;
 

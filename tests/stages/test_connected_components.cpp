@@ -2,7 +2,7 @@
 
 #include "stages/mask_fixtures.hpp"
 
-#include "c2f/stages/connected_components.hpp"
+#include "../../stages/connected_components.hpp"
 
 using namespace c2f;
 

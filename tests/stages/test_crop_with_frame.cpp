@@ -2,7 +2,7 @@
 
 #include <numeric>
 
-#include "c2f/stages/crop_with_frame.hpp"
+#include "../../stages/crop_with_frame.hpp"
 
 using namespace c2f;
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/stages/metrics.hpp"
-#include "c2f/stages/resample.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../evaluation/metrics.hpp"
+#include "../../stages/resample.hpp"
 
 using namespace c2f;
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "c2f/stages/three_slice.hpp"
+#include "../../stages/three_slice.hpp"
 
 using namespace c2f;
 

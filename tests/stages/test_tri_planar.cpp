@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "c2f/stages/tri_planar.hpp"
+#include "../../stages/tri_planar.hpp"
 
 using namespace c2f;
 

@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/stages/threshold.hpp"
-#include "c2f/stages/view_fusion.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../stages/threshold.hpp"
+#include "../../stages/view_fusion.hpp"
 
 using namespace c2f;
 

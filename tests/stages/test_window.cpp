@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "c2f/pipeline/errors.hpp"
-#include "c2f/stages/window.hpp"
+#include "../../pipeline/errors.hpp"
+#include "../../stages/window.hpp"
 
 using namespace c2f;
 

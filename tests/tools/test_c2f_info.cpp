@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "c2f/io/dicom.hpp"
-#include "c2f/io/nifti.hpp"
-#include "c2f/phantom/phantom.hpp"
+#include "../../io/dicom.hpp"
+#include "../../io/nifti.hpp"
+#include "../../phantom/phantom.hpp"
 #include "tool_runner.hpp"
 
 using namespace c2f;

@@ -1,0 +1,105 @@
+// c2f-eval end to end on small phantom cases with the shipped weights.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "../../io/folds.hpp"
+
+#include "tools/tool_runner.hpp"
+
+using namespace c2f;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
+  std::vector<std::vector<std::string>> rows;
+  std::stringstream in(test::read_bytes(p));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream l(line);
+    for (std::string cell; std::getline(l, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+}  // namespace
+
+TEST_CASE("c2f-eval writes the three tables, per-case rows and plots from one pass per case") {
+  test::ScratchDir dir("eval");
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 3 --seed 99 --size 96x96x48", dir.path());
+  REQUIRE(r.exit_code == 0);
+  r = test::run(C2F_EVAL_EXE,
+                "-i " + (dir / "cohort").string() + " -m " + C2F_SOURCE_DIR + "/weights/phantom-light-unet -o " +
+                    (dir / "eval").string() + " --iterations 3 -q",
+                dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  for (const char* f : {"tables.md", "table1.csv", "table2.csv", "table3.csv", "per_case.csv", "d_t.png", "iterations.png",
+                        "dsc_coarse_vs_fine.png"})
+    CHECK_MESSAGE(fs::file_size(dir / "eval" / f) > 0, f);
+  const std::string md = test::read_bytes(dir / "eval" / "tables.md");
+  for (const char* row : {"| coarse, coronal |", "| coarse, fused |", "| fine, 1 iteration |", "| fine, 3 iterations |",
+                          "| fine, stop at d(t) > 0.95 |", "| fine, best of all iterations |", "| fine, oracle bounding box |",
+                          "HD95 (mm)"})
+    CHECK_MESSAGE(md.find(row) != std::string::npos, row);
+  CHECK(md.find("| fine, 5 iterations |") == std::string::npos);  // T = 3
+
+  // The table's coarse mean is the mean of the per-case coarse DSCs.
+  const auto cases = read_csv(dir / "eval" / "per_case.csv");
+  REQUIRE(cases.size() == 4);
+  double coarse = 0;
+  for (std::size_t i = 1; i < cases.size(); ++i) coarse += std::stod(cases[i][5]);
+  const auto t2 = read_csv(dir / "eval" / "table2.csv");
+  REQUIRE(t2.at(1).at(0) == "\"coarse\"");
+  CHECK(std::stod(t2[1][1]) == doctest::Approx(100 * coarse / 3).epsilon(1e-4));
+  // Each case's best iteration is at least as good as any of its rows.
+  for (std::size_t i = 1; i < cases.size(); ++i)
+    for (int col : {6, 7, 8}) CHECK(std::stod(cases[i][16]) >= std::stod(cases[i][std::size_t(col)]));
+}
+
+TEST_CASE("c2f-eval refuses a cohort without labels, naming the image") {
+  test::ScratchDir dir("eval-bad");
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "c").string() + " --cases 1 --seed 3 --size 32x32x16", dir.path());
+  REQUIRE(r.exit_code == 0);
+  fs::remove(dir / "c" / "phantom_000_label.nii.gz");
+  r = test::run(C2F_EVAL_EXE, "-i " + (dir / "c" / "phantom_000.nii.gz").string() + " -m " + C2F_SOURCE_DIR +
+                                  "/weights/phantom-light-unet -o " + (dir / "e").string(),
+                dir.path());
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("phantom_000.nii.gz") != std::string::npos);
+  CHECK(r.err.find("label") != std::string::npos);
+}
+
+TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the fold that left it out") {
+  test::ScratchDir dir("eval-cv");
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir.path());
+  REQUIRE(r.exit_code == 0);
+  for (int k : {0, 1}) {
+    r = test::run(C2F_TRAIN_EXE,
+                  "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
+                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
+                  dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  r = test::run(C2F_EVAL_EXE,
+                "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " -o " + (dir / "eval").string() +
+                    " --iterations 2 --no-oracle -q",
+                dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const Folds folds = read_folds(dir / "models" / "folds.json");
+  REQUIRE(folds.folds.size() == 2);
+  const auto rows = read_csv(dir / "eval" / "per_case.csv");
+  REQUIRE(rows.size() == 5);
+  std::set<std::string> seen;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const std::string& id = rows[i][0];
+    const int fold = std::stoi(rows[i][1]);
+    REQUIRE((fold == 0 || fold == 1));
+    const auto& members = folds.folds[std::size_t(fold)];
+    CHECK(std::find(members.begin(), members.end(), id) != members.end());
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 4);
+  CHECK(r.out.find("4 case(s), 2 fold(s)") != std::string::npos);
+}

@@ -1,0 +1,232 @@
+// c2f-segment: the paper's coarse-to-fine pancreas segmentation of one CT, a DICOM series or a
+// whole cohort, with a trained model set (the shipped phantom weights by default).
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "../graphs/segmentation_graph.hpp"
+#include "../reports/segmentation_outputs.hpp"
+#include "../io/cohort.hpp"
+#include "../io/nifti.hpp"
+#include "../pipeline/atomic_file.hpp"
+#include "inference_cli.hpp"
+#include "tool_main.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path default_models() {
+  return c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
+}
+
+std::string dsc_text(double d) { return d >= 0 ? fmt::format("{:.4f}", d) : std::string("-"); }
+
+std::string stage_table(const c2f::SegmentationReport& report) {
+  std::string out = fmt::format("{:<20} {:>10} {:>8} {:>9}\n", "stage", "busy s", "calls", "% wall");
+  for (const auto& s : report.stages)
+    out += fmt::format("{:<20} {:>10.2f} {:>8} {:>8.1f}%\n", s.stage, s.busy_seconds, s.calls,
+                       100.0 * s.busy_seconds / std::max(report.seconds, 1e-9));
+  return out;
+}
+}  // namespace
+
+namespace {
+// "1,1,2" -> the coronal, sagittal and axial weights; throws OptionError.
+std::array<float, 3> parse_fusion_weights(const std::string& text) {
+  std::array<float, 3> w{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%f,%f,%f%n", &w[0], &w[1], &w[2], &consumed) != 3 || consumed != int(text.size()))
+    throw c2f::OptionError("fusion weights '" + text + "' are not of the form C,S,A");
+  c2f::FusionOptions f;
+  f.rule = c2f::FusionRule::Weighted;
+  f.weights = w;
+  f.validate();
+  return w;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Segment the pancreas in abdominal CT, coarse to fine (Zhou et al. 2016)", "c2f-segment"};
+  std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
+  c2f::SegmentationOptions o;
+  c2f::OutputOptions outputs;
+  bool no_overlays = false, quiet = false, resume = false;
+  app.add_option("-i,--input", input, "a NIfTI file, a DICOM series folder, or a cohort folder (NIH, MSD, plain)")
+      ->required();
+  app.add_option("-o,--out", out, "output folder; each case goes to OUT/<case>/")->required();
+  app.add_option("--label", label, "ground-truth mask for a single input (a cohort brings its own labels)");
+  int label_value = 0;
+  app.add_option("--label-value", label_value, "with --label: the value of the pancreas in a multi-organ map (0: any non-zero)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(0));
+  app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
+  app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"paper", "released-code"}));
+  auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
+  iterations->capture_default_str()->check(c2f::cli::at_least(0));
+  app.add_option("--stop-dsc", o.convergence.stop_dsc, "stop when d(t) = DSC(S(t-1), S(t)) exceeds this")
+      ->capture_default_str()
+      ->check(c2f::cli::range(0, 1));
+  auto* frame = app.add_option("--frame", o.frame, "voxels added around the box for the fine networks");
+  frame->check(c2f::cli::at_least(0));
+  app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
+  const auto fusion_rule = c2f::cli::parsed_by([](const std::string& s) { c2f::parse_fusion_rule(s); });
+  app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)")->check(fusion_rule);
+  app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)")->check(fusion_rule);
+  app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights")
+      ->check(c2f::cli::parsed_by(parse_fusion_weights));
+  c2f::InferenceCli inference;
+  inference.add_to(app);
+  app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once (bounds memory)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
+  app.add_flag("--coarse-post-processing", o.coarse_post_processing,
+               "keep the coarse mask's components of at least half the largest before its box (not in the paper)");
+  app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
+  app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
+  app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
+  app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
+
+  return c2f::run_tool(app, argc, argv, [&] {
+    if (preset == "released-code") {
+      if (frame->count() == 0) o.frame = 20;
+      o.coarse_fusion.rule = c2f::FusionRule::Majority;
+      o.fine_post_processing = true;
+    } else if (preset != "paper") {
+      throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
+    }
+    if (!coarse_fusion.empty()) o.coarse_fusion.rule = c2f::parse_fusion_rule(coarse_fusion);
+    if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
+    if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
+    outputs.overlays = !no_overlays;
+    o.keep_probability = outputs.probability;
+    o.validate();
+    if (!label.empty() && !fs::is_regular_file(label)) throw c2f::InputError(label, "no such label file");
+
+    const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
+    inference.apply();
+    c2f::NetworkInference networks(model_dir, inference.options);
+    const auto& set = networks.info();
+    c2f::use_network_grid(o, set);
+    if (window.empty()) {
+      o.window = {set.window_lower_hu, set.window_upper_hu};
+    } else {
+      std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+      if (o.window.lower_hu != set.window_lower_hu || o.window.upper_hu != set.window_upper_hu)
+        fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
+                   o.window.lower_hu, o.window.upper_hu, set.window_lower_hu, set.window_upper_hu);
+    }
+    o.validate();
+
+    const c2f::Cohort cohort = c2f::discover_cohort(input);
+    std::vector<c2f::CaseSource> cases = cohort.cases;
+    if (!label.empty()) {
+      if (cohort.layout != c2f::CohortLayout::Single)
+        throw c2f::OptionError("--label is for a single image; a cohort's labels come from its layout");
+      cases.front().label = label;
+      cases.front().label_value = label_value;
+    }
+    std::error_code ec;
+    const bool out_existed = fs::exists(out, ec);
+    fs::create_directories(out, ec);
+    if (ec) throw c2f::OutputError(out, "cannot create the output folder: " + ec.message());
+    c2f::remove_stale_temporaries(fs::path(out) / "summary.json");
+    c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
+
+    // Cases a previous run finished: report.json is written last, atomically, so its presence
+    // without an error means every output of the case is whole.
+    std::vector<nlohmann::json> finished;
+    if (resume) {
+      std::vector<c2f::CaseSource> todo;
+      for (const auto& c : cases) {
+        const auto report = c2f::finished_case_report(fs::path(out) / c.id);
+        if (report) finished.push_back(*report);
+        else todo.push_back(c);
+      }
+      cases = std::move(todo);
+    }
+    for (const auto& c : cases) c2f::remove_stale_case_temporaries(fs::path(out) / c.id);
+
+    const bool tty = ::isatty(2) && !quiet;
+    if (!quiet)
+      fmt::print(stderr, "c2f-segment: {} case(s) ({} layout), {} from {}, {} iteration(s) at most, d(t) > {}\n",
+                 cases.size(), c2f::layout_name(cohort.layout), networks.describe(), model_dir.string(),
+                 o.convergence.max_iterations, o.convergence.stop_dsc);
+
+    nlohmann::json summary = nlohmann::json::array();
+    std::string csv = "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error\n";
+    std::vector<std::string> rows;
+    for (const auto& report : finished) {
+      summary.push_back(report);
+      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0),
+                   in_box = report.value("truth_in_coarse_box", -1.0);
+      const std::string id = report.value("case", "");
+      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
+                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", in_box >= 0 ? fmt::format("{:.6f}", in_box) : "",
+                         report.value("iterations", 0), report.value("stop", ""),
+                         report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
+      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
+                                 dsc_text(in_box), report.value("iterations", 0), "resumed"));
+    }
+    std::size_t done = 0;
+    const auto t0 = c2f::StageClock::now();
+    const auto sink = [&](c2f::CaseResult&& r) {
+      ++done;
+      if (r.error.empty()) {
+        c2f::write_case_outputs(out, r, outputs);
+        summary.push_back(c2f::case_report(r));
+      } else {  // one line that names the file; a failed case leaves no folder behind
+        fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
+      }
+      const double coarse = r.error.empty() && !r.rounds.empty() ? r.rounds.front().dsc : -1;
+      const double fine = r.error.empty() && !r.rounds.empty() ? r.rounds.back().dsc : -1;
+      const double in_box = r.error.empty() && !r.rounds.empty() ? r.rounds.front().truth_in_box : -1;
+      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
+                         coarse >= 0 ? fmt::format("{:.6f}", coarse) : "", fine >= 0 ? fmt::format("{:.6f}", fine) : "",
+                         in_box >= 0 ? fmt::format("{:.6f}", in_box) : "", r.iterations(), c2f::stop_reason_name(r.stop),
+                         r.coarse_empty ? 1 : 0, r.seconds, r.error);
+      rows.push_back(r.error.empty()
+                         ? fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9.1f}{}", cases[r.index].id, dsc_text(coarse),
+                                       dsc_text(fine), dsc_text(in_box), r.iterations(), r.seconds,
+                                       r.coarse_empty ? "  (coarse stage found nothing)" : "")
+                         : fmt::format("{:<20} failed: {}", cases[r.index].id, r.error));
+      if (!quiet) {
+        const double elapsed = c2f::seconds_since(t0);
+        const std::string line =
+            fmt::format("segmenting [{}] {}/{} cases, {:.1f} s/case", c2f::progress_bar(double(done) / double(cases.size())),
+                        done, cases.size(), elapsed / double(done));
+        if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, done == cases.size() ? "\n" : "");
+        else fmt::print(stderr, "{}\n", line);
+      }
+    };
+    const auto load = [&](std::size_t i) { return c2f::load_case(cases[i]); };
+    const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, networks, o, sink);
+
+    fmt::print("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "case", "coarse DSC", "final DSC", "in box",
+               "iterations", "seconds");
+    for (const auto& row : rows) fmt::print("{}\n", row);
+    fmt::print("\n{} case(s) in {:.1f} s ({:.1f} s per case), {} failed\n{}", report.cases, report.seconds,
+               report.seconds / double(std::max<std::size_t>(report.cases, 1)), report.failed, stage_table(report));
+
+    nlohmann::json timing{{"seconds", report.seconds}, {"cases", report.cases}, {"failed", report.failed},
+                          {"inference", networks.describe()}, {"stages", nlohmann::json::array()}};
+    for (const auto& s : report.stages)
+      timing["stages"].push_back({{"stage", s.stage}, {"busy_seconds", s.busy_seconds}, {"calls", s.calls},
+                                  {"share_of_wall", s.busy_seconds / std::max(report.seconds, 1e-9)}});
+    if (summary.empty()) {  // nothing segmented: no output at all, not an empty summary
+      if (!out_existed) fs::remove(out, ec);
+      return 1;
+    }
+    c2f::write_text_atomically(fs::path(out) / "summary.json",
+                               nlohmann::json{{"cases", summary}, {"timing", timing}}.dump(2) + "\n");
+    c2f::write_text_atomically(fs::path(out) / "summary.csv", csv);
+    return report.failed == 0 ? 0 : 1;
+  });
+}
