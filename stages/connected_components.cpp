@@ -25,18 +25,22 @@ struct UnionFind {
     if (a != b) parent[std::size_t(std::max(a, b))] = std::min(a, b);
   }
 };
-}  // namespace
 
-Mask keep_large_components(const Mask& mask, double min_fraction) {
-  if (!(min_fraction >= 0 && min_fraction <= 1)) throw std::invalid_argument("keep_large_components: fraction outside [0, 1]");
-  const std::int64_t n = mask.size(), foreground = count_foreground(mask);
-  if (foreground == 0 || 2 * foreground >= n) return mask;
-  // Components lie inside the mask's bounding box: label only there (a fine result on a
-  // 512 x 512 x 250 grid fills a small share of it).
-  const Box3 box = bounding_box(mask);
+// 6-connected components inside the mask's bounding box (a fine result on a 512 x 512 x 250 grid
+// fills a small share of it): each box voxel's component (-1: background) and each one's size.
+struct Labelling {
+  Box3 box;
+  std::vector<std::int32_t> label;  // per box voxel, x fastest
+  std::vector<std::int64_t> size;   // per label; 0 for labels merged into another
+};
+
+Labelling label_components(const Mask& mask) {
+  Labelling out;
+  const Box3 box = out.box = bounding_box(mask);
   const std::int64_t nx = mask.nx(), ny = mask.ny();
   const std::int64_t bx = box.extent(0), by = box.extent(1), bz = box.extent(2);
-  std::vector<std::int32_t> label(std::size_t(bx * by * bz), -1);
+  out.label.assign(std::size_t(bx * by * bz), -1);
+  std::vector<std::int32_t>& label = out.label;
   UnionFind sets;
   const std::uint8_t* m = mask.data();
   const auto at = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
@@ -58,16 +62,40 @@ Mask keep_large_components(const Mask& mask, double min_fraction) {
         if (z > 0) join(i - bx * by);
         label[std::size_t(i)] = l >= 0 ? l : sets.add();
       }
-  std::vector<std::int64_t> size(sets.parent.size(), 0);
+  out.size.assign(sets.parent.size(), 0);
   for (auto& l : label)
-    if (l >= 0) ++size[std::size_t(l = sets.find(l))];
-  const std::int64_t largest = *std::max_element(size.begin(), size.end());
+    if (l >= 0) ++out.size[std::size_t(l = sets.find(l))];
+  return out;
+}
+}  // namespace
+
+std::vector<std::int64_t> component_sizes(const Mask& mask) {
+  if (count_foreground(mask) == 0) return {};
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t s : label_components(mask).size)
+    if (s > 0) sizes.push_back(s);
+  std::sort(sizes.rbegin(), sizes.rend());
+  return sizes;
+}
+
+Mask keep_large_components(const Mask& mask, double min_fraction) {
+  if (!(min_fraction >= 0 && min_fraction <= 1)) throw std::invalid_argument("keep_large_components: fraction outside [0, 1]");
+  const std::int64_t n = mask.size(), foreground = count_foreground(mask);
+  if (foreground == 0 || 2 * foreground >= n) return mask;
+  const Labelling c = label_components(mask);
+  const Box3& box = c.box;
+  const std::int64_t nx = mask.nx(), ny = mask.ny();
+  const std::int64_t bx = box.extent(0), by = box.extent(1), bz = box.extent(2);
+  const auto at = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+    return ((box.lo[2] + z) * ny + box.lo[1] + y) * nx + box.lo[0] + x;
+  };
+  const std::int64_t largest = *std::max_element(c.size.begin(), c.size.end());
   Mask out(mask.geometry(), 0);
   std::uint8_t* o = out.data();
   for (std::int64_t z = 0, i = 0; z < bz; ++z)
     for (std::int64_t y = 0; y < by; ++y)
       for (std::int64_t x = 0; x < bx; ++x, ++i)
-        if (label[std::size_t(i)] >= 0 && double(size[std::size_t(label[std::size_t(i)])]) >= min_fraction * double(largest))
+        if (c.label[std::size_t(i)] >= 0 && double(c.size[std::size_t(c.label[std::size_t(i)])]) >= min_fraction * double(largest))
           o[at(x, y, z)] = 1;
   return out;
 }

@@ -5,11 +5,17 @@
 //   in:  Mask            out: Mask on the same grid
 //   notes: one labelling pass with a union-find, inside the mask's bounding box only; memory:
 //          one int32 per voxel of that box.
+#include <cstdint>
+#include <vector>
+
 #include "../pipeline/volume.hpp"
 
 namespace c2f {
 
 Mask keep_large_components(const Mask& mask, double min_fraction = 0.5);
+
+// The sizes in voxels of the mask's 6-connected components, largest first (none when empty).
+std::vector<std::int64_t> component_sizes(const Mask& mask);
 
 struct KeepLargeComponents {
   double min_fraction = 0.5;

@@ -55,3 +55,14 @@ TEST_CASE("components away from the grid's corner: labelled inside the mask's bo
   CHECK(out(11, 13, 9) == 0);
   CHECK(out(6, 9, 5) == 0);
 }
+
+TEST_CASE("component sizes: 6-connected, largest first, none for an empty mask") {
+  Geometry g;
+  g.dims = {8, 8, 8};
+  Mask m(g, 0);
+  CHECK(component_sizes(m).empty());
+  for (std::int64_t x = 1; x < 4; ++x) m(x, 2, 2) = 1;  // 3 voxels in a row
+  m(6, 6, 6) = 1;
+  m(5, 5, 5) = 1;  // diagonal to (6, 6, 6): its own component
+  CHECK(component_sizes(m) == std::vector<std::int64_t>{3, 1, 1});
+}
