@@ -82,6 +82,18 @@ if(NOT TARGET c2f_gdcm)
   target_link_libraries(c2f_gdcm INTERFACE ${GDCM_MSFF_LIBRARY} ${GDCM_DSED_LIBRARY} ${GDCM_Common_LIBRARY})
 endif()
 
+# DCMTK for writing DICOM Segmentation objects (dcmseg and the modules under it). Debian's
+# DCMTKConfig.cmake provides imported targets per library.
+find_package(DCMTK CONFIG QUIET)
+if(NOT DCMTK_FOUND OR NOT TARGET DCMTK::dcmseg)
+  c2f_missing("DCMTK with dcmseg (DCMTKConfig.cmake)" libdcmtk-dev)
+endif()
+if(NOT TARGET c2f_dcmtk)
+  add_library(c2f_dcmtk INTERFACE)
+  target_link_libraries(c2f_dcmtk INTERFACE DCMTK::dcmseg DCMTK::dcmfg DCMTK::dcmiod DCMTK::dcmdata DCMTK::oflog
+                                            DCMTK::ofstd)
+endif()
+
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)
   find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)

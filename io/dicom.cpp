@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -34,6 +35,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+const gdcm::Tag kSopClassUid(0x0008, 0x0016), kSopInstanceUid(0x0008, 0x0018), kStudyUid(0x0020, 0x000d),
+    kFrameOfReferenceUid(0x0020, 0x0052);
 const gdcm::Tag kSeriesUid(0x0020, 0x000e), kPosition(0x0020, 0x0032), kOrientation(0x0020, 0x0037),
     kPixelSpacing(0x0028, 0x0030), kModality(0x0008, 0x0060), kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011),
     kSamplesPerPixel(0x0028, 0x0002), kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101),
@@ -66,6 +69,17 @@ struct SliceInfo {
   fs::path file;
   Vec3 position;
   double along_normal = 0;
+  std::string sop_class_uid, sop_instance_uid, study_uid, frame_of_reference_uid;
+};
+
+// A series as its headers describe it, slices in position order: everything but the pixels.
+struct ScannedSeries {
+  std::vector<SliceInfo> slices;
+  std::vector<double> orientation, spacing;  // ImageOrientationPatient, PixelSpacing
+  double slice_spacing = 1.0;
+  std::int64_t rows = -1, cols = -1;
+  std::string series_uid, modality;
+  Geometry native;
 };
 
 template <class S>
@@ -184,7 +198,11 @@ bool is_dicom_folder(const fs::path& folder) {
   return false;
 }
 
-DicomSeries read_dicom_series(const fs::path& folder) {
+namespace {
+
+// Lists, checks and orders the series' slices from their headers: every check read_dicom_series
+// makes before it decodes a pixel.
+ScannedSeries scan_series(const fs::path& folder) {
   quiet_gdcm();
   std::error_code ec;
   if (!fs::exists(folder, ec)) throw InputError(folder.string(), "no such folder");
@@ -200,15 +218,18 @@ DicomSeries read_dicom_series(const fs::path& folder) {
 
   gdcm::Scanner scanner;
   for (const auto& t : {kSeriesUid, kPosition, kOrientation, kPixelSpacing, kModality, kRows, kColumns, kSamplesPerPixel,
-                        kBitsAllocated, kBitsStored, kPixelRepresentation, kRescaleIntercept, kRescaleSlope})
+                        kBitsAllocated, kBitsStored, kPixelRepresentation, kRescaleIntercept, kRescaleSlope,
+                        kSopClassUid, kSopInstanceUid, kStudyUid, kFrameOfReferenceUid})
     scanner.AddTag(t);
   if (!scanner.Scan(files)) throw InputError(folder.string(), "cannot scan the folder's files");
 
+  ScannedSeries out;
   std::set<std::string> series;
-  std::vector<SliceInfo> slices;
-  std::vector<double> orientation, spacing;
-  std::string modality;
-  std::int64_t rows = -1, cols = -1;
+  std::vector<SliceInfo>& slices = out.slices;
+  std::vector<double>& orientation = out.orientation;
+  std::vector<double>& spacing = out.spacing;
+  std::int64_t& rows = out.rows;
+  std::int64_t& cols = out.cols;
   for (const auto& f : files) {
     if (!scanner.IsKey(f.c_str())) {  // not DICOM: skipped, unless it claims to be
       if (fs::path(f).extension() == ".dcm" || has_dicm_preamble(f))
@@ -234,7 +255,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
       spacing = spc;
       rows = r;
       cols = c;
-      modality = trimmed(value(kModality));
+      out.modality = trimmed(value(kModality));
     } else {
       if (r != rows || c != cols)
         throw InputError(f, fmt::format("slice is {} x {}, the series' first slice is {} x {}", c, r, cols, rows));
@@ -242,7 +263,9 @@ DicomSeries read_dicom_series(const fs::path& folder) {
         if (std::abs(ori[i] - orientation[i]) > 1e-3)
           throw InputError(f, "slice orientation differs from the rest of the series");
     }
-    slices.push_back({fs::path(f), {pos[0], pos[1], pos[2]}, 0});
+    slices.push_back({fs::path(f), {pos[0], pos[1], pos[2]}, 0, trimmed(value(kSopClassUid)),
+                      trimmed(value(kSopInstanceUid)), trimmed(value(kStudyUid)),
+                      trimmed(value(kFrameOfReferenceUid))});
   }
   if (slices.empty()) throw InputError(folder.string(), "no DICOM images in the folder");
   if (slices.size() == 1)
@@ -250,6 +273,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   if (series.size() > 1)
     throw InputError(folder.string(), fmt::format("holds {} series ({}): give c2f a folder with one series",
                                                   series.size(), fmt::join(series, ", ")));
+  out.series_uid = *series.begin();
 
   const Vec3 row_cos{orientation[0], orientation[1], orientation[2]};
   const Vec3 col_cos{orientation[3], orientation[4], orientation[5]};
@@ -257,7 +281,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   for (auto& s : slices) s.along_normal = dot(s.position, normal);
   std::sort(slices.begin(), slices.end(), [](const auto& a, const auto& b) { return a.along_normal < b.along_normal; });
 
-  double slice_spacing = 1.0;
+  double& slice_spacing = out.slice_spacing;
   if (slices.size() > 1) {
     std::vector<double> gaps;
     for (std::size_t i = 1; i < slices.size(); ++i) gaps.push_back(slices[i].along_normal - slices[i - 1].along_normal);
@@ -279,7 +303,7 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   }
 
   // The series' own grid in RAS: DICOM's patient axes are LPS, so x and y change sign.
-  Geometry native;
+  Geometry& native = out.native;
   native.dims = {cols, rows, std::int64_t(slices.size())};
   native.spacing_mm = {spacing[1], spacing[0], slice_spacing};  // PixelSpacing is row\column spacing
   const Vec3 lps_axes[3] = {row_cos, col_cos, normal};
@@ -290,10 +314,6 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   }
   native.origin_mm = {-slices.front().position[0], -slices.front().position[1], slices.front().position[2]};
 
-  DicomSeries out;
-  out.series_uid = *series.begin();
-  out.modality = modality;
-  out.layout = canonical_layout(native);
   // Before the volume is allocated: headers may claim any size. Even lossless JPEG 2000 of an
   // empty slice stores far more than a byte per 4096 pixels.
   if (std::string p = native.problem(); !p.empty()) throw InputError(folder.string(), p);
@@ -305,6 +325,41 @@ DicomSeries read_dicom_series(const fs::path& folder) {
   if (double(native.voxel_count()) > 4096.0 * double(stored))
     throw InputError(folder.string(), fmt::format("the headers claim {} x {} x {} pixels, the files hold {} bytes",
                                                   cols, rows, slices.size(), stored));
+  return out;
+}
+
+DicomSource source_of(const fs::path& folder, const ScannedSeries& scan) {
+  DicomSource src;
+  src.folder = folder;
+  const SliceInfo& first = scan.slices.front();
+  src.study_uid = first.study_uid;
+  src.series_uid = scan.series_uid;
+  src.frame_of_reference_uid = first.frame_of_reference_uid;
+  std::copy(scan.orientation.begin(), scan.orientation.end(), src.orientation.begin());
+  src.pixel_spacing_mm = {scan.spacing[0], scan.spacing[1]};
+  src.slice_spacing_mm = scan.slice_spacing;
+  src.rows = scan.rows;
+  src.columns = scan.cols;
+  src.native = scan.native;
+  for (const auto& s : scan.slices)
+    src.slices.push_back(
+        {s.file, s.sop_class_uid, s.sop_instance_uid, s.study_uid, s.frame_of_reference_uid, s.position});
+  return src;
+}
+
+}  // namespace
+
+DicomSource read_dicom_source(const fs::path& folder) { return source_of(folder, scan_series(folder)); }
+
+DicomSeries read_dicom_series(const fs::path& folder) {
+  const ScannedSeries scan = scan_series(folder);
+  const std::vector<SliceInfo>& slices = scan.slices;
+  const std::int64_t rows = scan.rows, cols = scan.cols;
+  DicomSeries out;
+  out.series_uid = scan.series_uid;
+  out.modality = scan.modality;
+  out.layout = canonical_layout(scan.native);
+  out.source = source_of(folder, scan);
   const std::size_t per_slice = std::size_t(rows * cols);
   std::vector<float> voxels(per_slice * slices.size());
   std::vector<std::string> syntaxes(slices.size()), pixel_types(slices.size());
@@ -358,6 +413,50 @@ DicomSeries read_dicom_series(const fs::path& folder) {
 }
 
 namespace {
+// What is wrong with a UID as DICOM defines it (PS3.5 9.1: digits and dots, at most 64
+// characters, no empty component, no leading zero in a component), or "".
+std::string uid_problem(const std::string& uid) {
+  if (uid.empty()) return "missing";
+  if (uid.size() > 64) return "'" + uid + "' is longer than 64 characters";
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = uid.find('.', start);
+    const std::string part = uid.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty() || !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        (part.size() > 1 && part[0] == '0'))
+      return "'" + uid + "' is not a valid UID";
+    if (dot == std::string::npos) return {};
+    start = dot + 1;
+  }
+}
+}  // namespace
+
+std::string DicomSource::problem() const {
+  if (slices.empty()) return "no slices";
+  const auto name = [](const DicomSlice& s) { return s.file.filename().string(); };
+  if (std::string p = uid_problem(series_uid); !p.empty()) return "SeriesInstanceUID " + p;
+  // Each slice's own UIDs: a SEG frame names its source slice by them, and the series by the
+  // study and frame of reference all slices share.
+  std::set<std::string> instances;
+  for (const DicomSlice& s : slices) {
+    for (const auto& [value, tag] : {std::pair{&s.study_uid, "StudyInstanceUID"},
+                                     std::pair{&s.frame_of_reference_uid, "FrameOfReferenceUID"},
+                                     std::pair{&s.sop_class_uid, "SOPClassUID"},
+                                     std::pair{&s.sop_instance_uid, "SOPInstanceUID"}})
+      if (std::string p = uid_problem(*value); !p.empty()) return fmt::format("slice {}: {} {}", name(s), tag, p);
+    if (s.study_uid != slices.front().study_uid)
+      return fmt::format("slices disagree on StudyInstanceUID: {} has {}, {} has {}", name(slices.front()),
+                         slices.front().study_uid, name(s), s.study_uid);
+    if (s.frame_of_reference_uid != slices.front().frame_of_reference_uid)
+      return fmt::format("slices disagree on FrameOfReferenceUID: {} has {}, {} has {}", name(slices.front()),
+                         slices.front().frame_of_reference_uid, name(s), s.frame_of_reference_uid);
+    if (!instances.insert(s.sop_instance_uid).second)
+      return fmt::format("two slices have SOPInstanceUID {} ({} is one)", s.sop_instance_uid, name(s));
+  }
+  return {};
+}
+
+namespace {
 std::string uid(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
   // "2.25." + a decimal integer is a valid UID root for generated identifiers (ISO/IEC 9834-8).
   std::uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ (a + 0x632BE59BD9B4E019ULL) * 0xBF58476D1CE4E5B9ULL ^ (b + 1) * 0x94D049BB133111EBULL;
@@ -373,11 +472,26 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
   if (ec) throw OutputError(folder.string(), "cannot create folder: " + ec.message());
   const Geometry& g = hu.geometry();
   const std::int64_t nx = hu.nx(), ny = hu.ny(), nz = hu.nz();
-  // Scanner convention: column c = nx-1-x runs towards the patient's left (-x in RAS), so its LPS
-  // cosine is (d00, d10, -d20); row r = ny-1-y runs towards posterior, likewise with y.
-  const double cosines[6] = {g.direction[0][0], g.direction[1][0], -g.direction[2][0],
-                             g.direction[0][1], g.direction[1][1], -g.direction[2][1]};
+  // Scanner convention: head first, column c = nx-1-x runs towards the patient's left (-x in RAS),
+  // so its LPS cosine is (d00, d10, -d20); feet first, c = x runs towards the right. Row r = ny-1-y
+  // runs towards posterior, cosine (d01, d11, -d21).
+  const bool ff = o.feet_first;
+  const double column_sign = ff ? 1.0 : -1.0;  // canonical x axis to the column direction
+  const double cosines[6] = {-column_sign * g.direction[0][0], -column_sign * g.direction[1][0],
+                             column_sign * g.direction[2][0], g.direction[0][1],
+                             g.direction[1][1], -g.direction[2][1]};
+  const auto x_of_column = [&](std::int64_t c) { return ff ? c : nx - 1 - c; };
   const std::string study = uid(o.uid_seed, 1, 0), series = uid(o.uid_seed, 2, 0);
+  const std::string frame_of_reference = uid(o.uid_seed, 4, 0);
+  // One study and series date and time for all slices, as a scanner writes them (GDCM would
+  // stamp each file with the moment it is written). UTC: gmtime_r reads no time zone state
+  // (see the lock around the writer below).
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char date[16], time[16];
+  std::strftime(date, sizeof date, "%Y%m%d", &utc);
+  std::strftime(time, sizeof time, "%H%M%S", &utc);
 
   std::vector<std::int64_t> order(nz);
   std::iota(order.begin(), order.end(), 0);
@@ -385,13 +499,13 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
 
   std::vector<std::uint16_t> pixels(std::size_t(nx * ny));
   for (std::int64_t k = 0; k < nz; ++k) {
-    // Voxel (x, y) of canonical slice k goes to column nx-1-x, row ny-1-y (LPS).
-    for (std::int64_t y = 0; y < ny; ++y)
-      for (std::int64_t x = 0; x < nx; ++x) {
-        const double stored = std::round(double(hu(x, y, k)) - o.rescale_intercept);
-        pixels[std::size_t((ny - 1 - y) * nx + (nx - 1 - x))] = std::uint16_t(std::clamp(stored, 0.0, 65535.0));
+    // Voxel (x_of_column(c), ny-1-r) of canonical slice k goes to column c, row r.
+    for (std::int64_t r = 0; r < ny; ++r)
+      for (std::int64_t c = 0; c < nx; ++c) {
+        const double stored = std::round(double(hu(x_of_column(c), ny - 1 - r, k)) - o.rescale_intercept);
+        pixels[std::size_t(r * nx + c)] = std::uint16_t(std::clamp(stored, 0.0, 65535.0));
       }
-    const Vec3 corner_ras = g.to_world({double(nx - 1), double(ny - 1), double(k)});
+    const Vec3 corner_ras = g.to_world({double(x_of_column(0)), double(ny - 1), double(k)});
     const Vec3 position_lps{-corner_ras[0], -corner_ras[1], corner_ras[2]};
 
     gdcm::ImageWriter writer;
@@ -423,6 +537,12 @@ void write_dicom_series(const fs::path& folder, const Image& hu, const DicomWrit
     put(gdcm::Attribute<0x0010, 0x0020>{o.patient_id.c_str()});
     put(gdcm::Attribute<0x0020, 0x000d>{study.c_str()});
     put(gdcm::Attribute<0x0020, 0x000e>{series.c_str()});
+    put(gdcm::Attribute<0x0020, 0x0052>{frame_of_reference.c_str()});
+    put(gdcm::Attribute<0x0008, 0x0020>{date});
+    put(gdcm::Attribute<0x0008, 0x0030>{time});
+    put(gdcm::Attribute<0x0008, 0x0021>{date});
+    put(gdcm::Attribute<0x0008, 0x0031>{time});
+    put(gdcm::Attribute<0x0018, 0x5100>{ff ? "FFS" : "HFS"});
     put(gdcm::Attribute<0x0020, 0x0013>{std::int32_t(order[std::size_t(k)] + 1)});
     put(gdcm::Attribute<0x0018, 0x0050>{g.spacing_mm[2]});
     writer.GetFile().GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);

@@ -13,6 +13,9 @@ packages=(
   doctest-dev
   libnifti2-dev       # NIfTI-1/2
   libgdcm-dev         # DICOM; Debian's GDCM links OpenJPEG for JPEG 2000
+  libdcmtk-dev        # DCMTK's dcmseg writes the DICOM-SEG
+  dicom3tools         # dciodvfy: the tests validate the DICOM-SEG against the standard
+  python3-pydicom     # the tests check that pydicom reads the DICOM-SEG
   libcli11-dev
   nlohmann-json3-dev  # dataset.json, c2f-info and report output
   zlib1g-dev

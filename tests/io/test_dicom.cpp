@@ -102,3 +102,61 @@ TEST_CASE("bad DICOM folders give one error naming the problem") {
   fs::copy_file(dir / "dup" / "1-003.dcm", dir / "dup" / "copy.dcm");
   expect_error(dir / "dup", "two slices at one position");
 }
+
+TEST_CASE("the reader keeps each slice's UIDs and position in slice order, also when reading headers alone") {
+  test::ScratchDir dir("dicom-source");
+  const Image ct = small_ct();
+  for (const bool feet_first : {false, true}) {
+    CAPTURE(feet_first);
+    DicomWriteOptions o;
+    o.scramble_order = true;
+    o.feet_first = feet_first;
+    const fs::path folder = dir / (feet_first ? "ffs" : "hfs");
+    write_dicom_series(folder, ct, o);
+    const DicomSeries s = read_dicom_series(folder);
+    const DicomSource& src = s.source;
+    CHECK(src.problem().empty());
+    CHECK(src.folder == folder);
+    CHECK(src.series_uid == s.series_uid);
+    CHECK_FALSE(src.study_uid.empty());
+    CHECK_FALSE(src.frame_of_reference_uid.empty());
+    CHECK(src.rows == ct.ny());
+    CHECK(src.columns == ct.nx());
+    CHECK(src.native.same_grid(s.layout.native, 1e-6));
+    REQUIRE(src.slices.size() == std::size_t(ct.nz()));
+    // Slice k of the volume is slices[k]: its file, at native slice k's position.
+    for (std::size_t k = 0; k < src.slices.size(); ++k) {
+      const DicomSlice& sl = src.slices[k];
+      CHECK(sl.file == s.files[k]);
+      CHECK(sl.sop_class_uid == "1.2.840.10008.5.1.4.1.1.2");
+      CHECK(sl.study_uid == src.study_uid);
+      const Vec3 ras = s.layout.native.to_world({0, 0, double(k)});
+      CHECK(sl.position_lps[0] == doctest::Approx(-ras[0]).epsilon(1e-9));
+      CHECK(sl.position_lps[1] == doctest::Approx(-ras[1]).epsilon(1e-9));
+      CHECK(sl.position_lps[2] == doctest::Approx(ras[2]).epsilon(1e-9));
+    }
+    // Feet first, native slice 0 is the most superior (the slice normal points to the feet).
+    CHECK((src.slices.front().position_lps[2] > src.slices.back().position_lps[2]) == feet_first);
+
+    const DicomSource headers = read_dicom_source(folder);
+    REQUIRE(headers.slices.size() == src.slices.size());
+    for (std::size_t k = 0; k < src.slices.size(); ++k) {
+      CHECK(headers.slices[k].file == src.slices[k].file);
+      CHECK(headers.slices[k].sop_instance_uid == src.slices[k].sop_instance_uid);
+    }
+    CHECK(headers.native.same_grid(src.native, 1e-9));
+  }
+}
+
+TEST_CASE("a feet-first series reads onto the same canonical grid and HU as its head-first twin") {
+  test::ScratchDir dir("dicom-ffs");
+  const Image ct = small_ct();
+  DicomWriteOptions o;
+  o.feet_first = true;
+  write_dicom_series(dir.path(), ct, o);
+  const DicomSeries s = read_dicom_series(dir.path());
+  CHECK(s.layout.native.orientation_code() == "RPI");
+  REQUIRE(s.image.dims() == ct.dims());
+  CHECK(s.image.geometry().same_grid(ct.geometry(), 1e-3));
+  for (std::int64_t i = 0; i < ct.size(); ++i) REQUIRE(s.image.data()[i] == ct.data()[i]);
+}
