@@ -449,7 +449,7 @@ int main(int argc, char** argv) {
       net = std::make_unique<c2f::NetworkInference>(model_dir, inference.options);
     }
     c2f::SegmentationOptions so;
-    if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};
+    if (net) so.window = net->info().window;
     if (net) c2f::use_network_grid(so, net->info());
     std::vector<c2f::CaseSource> cohort;
     if (do_graph || do_peer) cohort = write_cohort(scratch / "cohort", c2f::parse_size(small), cases, 4242);

@@ -64,8 +64,7 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
   info.model = o.model;
   info.view = view_name(o.view);
   info.scale = scale_name(o.scale);
-  info.window_lower_hu = o.window.lower_hu;
-  info.window_upper_hu = o.window.upper_hu;
+  info.window = o.window;
   info.spacing_mm = o.spacing_mm;
   info.hyper = {{"optimizer", o.resolved_optimizer()}, {"learning_rate", o.resolved_learning_rate()},
                 {"seed", o.seed},                      {"batch", 1},

@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     if (preset == "released-code") {
-      o.frame = 20;
+      o.frame_px = 20;
       o.coarse_fusion.rule = c2f::FusionRule::Majority;
       o.fine_post_processing = true;
     } else if (preset != "paper") {
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     for (const Group& group : groups) {
       c2f::NetworkInference networks(group.models, inference.options);
       const auto& set = networks.info();
-      o.window = {set.window_lower_hu, set.window_upper_hu};
+      o.window = set.window;
       c2f::use_network_grid(o, set);
       const auto load = [&](std::size_t i) { return c2f::load_case(group.cases[i]); };
       std::map<std::string, c2f::CaseEvaluation> by_id;

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--stop-dsc", o.convergence.stop_dsc, "stop when d(t) = DSC(S(t-1), S(t)) exceeds this")
       ->capture_default_str()
       ->check(c2f::cli::range(0, 1));
-  auto* frame = app.add_option("--frame", o.frame, "voxels added around the box for the fine networks");
+  auto* frame = app.add_option("--frame", o.frame_px, "voxels added around the box for the fine networks");
   frame->check(c2f::cli::at_least(0));
   app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)")
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     if (preset == "released-code") {
-      if (frame->count() == 0) o.frame = 20;
+      if (frame->count() == 0) o.frame_px = 20;
       o.coarse_fusion.rule = c2f::FusionRule::Majority;
       o.fine_post_processing = true;
     } else if (preset != "paper") {
@@ -116,12 +116,12 @@ int main(int argc, char** argv) {
     const auto& set = networks.info();
     c2f::use_network_grid(o, set);
     if (window.empty()) {
-      o.window = {set.window_lower_hu, set.window_upper_hu};
+      o.window = set.window;
     } else {
       std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
-      if (o.window.lower_hu != set.window_lower_hu || o.window.upper_hu != set.window_upper_hu)
+      if (o.window != set.window)
         fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
-                   o.window.lower_hu, o.window.upper_hu, set.window_lower_hu, set.window_upper_hu);
+                   o.window.lower_hu, o.window.upper_hu, set.window.lower_hu, set.window.upper_hu);
     }
     o.validate();
 
