@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "../graphs/training_graph.hpp"
-#include "../model/model_names.hpp"
+#include "../model/model_registry.hpp"
 #include "../model/runtime.hpp"
 #include "../io/cohort.hpp"
 #include "../io/folds.hpp"
@@ -46,7 +46,15 @@ int main(int argc, char** argv) {
   c2f::TrainingOptions o;
   app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout)")->required();
   app.add_option("-o,--out", out, "folder for checkpoints, logs and the fold file")->required();
-  app.add_option("--model", o.model, "network: light-unet (CPU) or fcn8s-vgg16 (the paper's)")
+  // The networks and their training defaults, as the registry has them.
+  std::string model_help = "network", optimizer_defaults, lr_defaults;
+  for (const auto& e : c2f::model_registry()) {
+    const char* sep = model_help == "network" ? "" : ", ";
+    model_help += fmt::format("{} {} ({})", model_help == "network" ? ":" : ";", e.name, e.description);
+    optimizer_defaults += fmt::format("{}{}: {}", sep, e.name, c2f::optimizer_name(e.optimizer));
+    lr_defaults += fmt::format("{}{}: {:g}", sep, e.name, e.learning_rate);
+  }
+  app.add_option("--model", o.model, model_help)
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::check_model_name(s); }));
   app.add_option("--scale", scales, "coarse, fine or both")
@@ -60,8 +68,12 @@ int main(int argc, char** argv) {
       ->check(c2f::cli::at_least(1));
   std::int64_t fine_iterations = 0;
   app.add_option("--fine-iterations", fine_iterations, "iterations of the fine networks (default: --iterations)");
-  app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.99) or adam; default per model");
-  app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)")->check(c2f::cli::positive());
+  std::string optimizer;
+  app.add_option("--optimizer", optimizer, "sgd (momentum 0.99) or adam; default per model (" + optimizer_defaults + ")")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_optimizer(s); }));
+  double learning_rate = 0;
+  auto* lr_option = app.add_option("--lr", learning_rate, "learning rate; default per model (" + lr_defaults + ")")
+                        ->check(c2f::cli::positive());
   app.add_option("--seed", o.seed, "random seed (initial weights, sample order, crops)")->capture_default_str();
   app.add_option("--checkpoint-every", o.checkpoint_every, "iterations between checkpoints")->capture_default_str();
   app.add_option("--log-every", o.log_every, "iterations between log lines")->capture_default_str();
@@ -113,6 +125,8 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+    if (!optimizer.empty()) o.optimizer = c2f::parse_optimizer(optimizer);
+    if (lr_option->count() > 0) o.learning_rate = learning_rate;
     // The preset, then what the command line says.
     const bool paper = preset == "paper";
     if (spacing_option->count() == 0) spacing = paper ? "input" : "2";
@@ -184,7 +198,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "c2f-train: {} training cases summarised in {:.1f} s ({} layout, fold {}, {} in memory at most)\n",
                  training.cases.size(), load_s, c2f::layout_name(cohort.layout), fold, cases_in_memory);
 
-    if (o.model == "fcn8s-vgg16" && o.vgg_weights.empty() && !quiet)
+    if (c2f::model_entry(o.model).load_vgg_weights && o.vgg_weights.empty() && !quiet)
       fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
                          "(Kaiming-uniform) initialisation, not from ImageNet weights\n");
     const bool tty = ::isatty(2);
