@@ -67,7 +67,7 @@ std::string number(double v) { return std::isnan(v) ? std::string() : fmt::forma
 int main(int argc, char** argv) {
   CLI::App app{"The paper's tables for a cohort: coarse views, fine iterations, stop rules, oracle box, baselines",
                "c2f-eval"};
-  std::string input, out, models, folds_file, preset = "paper";
+  std::string input, out, models, folds_file;
   std::vector<std::string> baselines;
   c2f::SegmentationOptions o;
   int iterations = 10;
@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", iterations, "fine iterations run for every case (Table 2 needs 10)")
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
-  app.add_option("--preset", preset, "paper or released-code")->capture_default_str()->check(CLI::IsMember({"paper", "released-code"}));
+  c2f::PresetCli preset;
+  preset.add_to(app);
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
   app.add_flag("--coarse-post-processing", o.coarse_post_processing,
@@ -92,13 +93,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "no progress lines");
 
   return c2f::run_tool(app, argc, argv, [&] {
-    if (preset == "released-code") {
-      o.frame_px = 20;
-      o.coarse_fusion.rule = c2f::FusionRule::Majority;
-      o.fine_post_processing = true;
-    } else if (preset != "paper") {
-      throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
-    }
+    o = preset.apply(o);
     if (iterations < 1) throw c2f::OptionError("at least one fine iteration is needed");
     std::map<std::string, fs::path> baseline_dirs;
     for (const auto& b : baselines) {

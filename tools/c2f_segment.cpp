@@ -51,7 +51,7 @@ std::array<float, 3> parse_fusion_weights(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Segment the pancreas in abdominal CT, coarse to fine (Zhou et al. 2016)", "c2f-segment"};
-  std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
+  std::string input, out, label, models, window, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
   bool no_overlays = false, quiet = false, resume = false;
@@ -64,20 +64,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(c2f::cli::at_least(0));
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
-  app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"paper", "released-code"}));
+  c2f::PresetCli preset;
+  preset.add_to(app);
   auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
   iterations->capture_default_str()->check(c2f::cli::at_least(0));
   app.add_option("--stop-dsc", o.convergence.stop_dsc, "stop when d(t) = DSC(S(t-1), S(t)) exceeds this")
       ->capture_default_str()
       ->check(c2f::cli::range(0, 1));
-  auto* frame = app.add_option("--frame", o.frame_px, "voxels added around the box for the fine networks");
-  frame->check(c2f::cli::at_least(0));
   app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)")
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
   const auto fusion_rule = c2f::cli::parsed_by([](const std::string& s) { c2f::parse_fusion_rule(s); });
-  app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)")->check(fusion_rule);
   app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)")->check(fusion_rule);
   app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights")
       ->check(c2f::cli::parsed_by(parse_fusion_weights));
@@ -95,14 +91,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
 
   return c2f::run_tool(app, argc, argv, [&] {
-    if (preset == "released-code") {
-      if (frame->count() == 0) o.frame_px = 20;
-      o.coarse_fusion.rule = c2f::FusionRule::Majority;
-      o.fine_post_processing = true;
-    } else if (preset != "paper") {
-      throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
-    }
-    if (!coarse_fusion.empty()) o.coarse_fusion.rule = c2f::parse_fusion_rule(coarse_fusion);
+    o = preset.apply(o);
     if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
     if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
     outputs.overlays = !no_overlays;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../graphs/training_graph.hpp"
+#include "../graphs/training_presets.hpp"
 #include "../model/model_registry.hpp"
 #include "../model/runtime.hpp"
 #include "../io/cohort.hpp"
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
                  "with >= 1 % pancreas only, fine frames of 10-20 px); the options "
                  "below override it")
       ->capture_default_str()
-      ->check(CLI::IsMember({"real-ct", "paper"}));
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_training_preset(s); }));
   auto* spacing_option = app.add_option("--spacing", spacing,
                  "grid the cases are resampled to and the networks learn on: S or X,Y,Z mm, or 'input' for each case's own grid")
       ->check(c2f::cli::parsed_by([](const std::string& s) {
@@ -127,25 +128,18 @@ int main(int argc, char** argv) {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
     if (!optimizer.empty()) o.optimizer = c2f::parse_optimizer(optimizer);
     if (lr_option->count() > 0) o.learning_rate = learning_rate;
-    // The preset, then what the command line says.
-    const bool paper = preset == "paper";
-    if (spacing_option->count() == 0) spacing = paper ? "input" : "2";
-    if (randomize_option->count() == 0) randomize = paper ? "none" : "all";
-    // Slices without pancreas stay an option, off in both presets: with a quarter of them the
-    // coronal and sagittal coarse networks collapsed to an all-zero output in two runs (fused
-    // maximum 3e-7 on a training case), without them the same training learns.
-    if (negative_option->count() == 0) o.coarse.negative_share = 0.0;
-    // 1 % of a slice is 16 cm2 of pancreas in a 40 cm field of view, more than most slices hold in
-    // the larger fields of real scans (up to 59 cm in the phantoms); the real-ct preset takes 0.5 %.
-    if (min_share_option->count() == 0) o.coarse.min_pancreas_share = paper ? 0.01 : 0.005;
-    if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
-    // The fine region at test time is a coarse box (often looser than the truth's) plus the frame:
-    // the real-ct preset shows the fine networks wider frames and 4 slices beyond the box each
-    // side. On held-out WORD phantoms this lifted the final DSC from 21.5 % to 35.9 % (README).
-    if (fine_frame_option->count() > 0) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
-    else if (!paper) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = std::pair{10, 30};
-    if (slice_margin_option->count() == 0) o.fine.slice_margin = paper ? 0 : 4;
-    o.randomization = c2f::parse_domain_randomization(randomize);
+    // What the command line says, then the preset where it says nothing.
+    c2f::TrainingPresetFields set;
+    set.spacing_mm = spacing_option->count() > 0;
+    set.randomization = randomize_option->count() > 0;
+    set.min_pancreas_share = min_share_option->count() > 0;
+    set.negative_share = negative_option->count() > 0;
+    set.fine_frame_px = fine_frame_option->count() > 0;
+    set.fine_slice_margin = slice_margin_option->count() > 0;
+    if (set.spacing_mm && spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
+    if (set.randomization) o.randomization = c2f::parse_domain_randomization(randomize);
+    if (set.fine_frame_px) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
+    o = c2f::apply_preset(c2f::parse_training_preset(preset), o, set);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
