@@ -2,14 +2,11 @@
 // whole cohort, with a trained model set (the shipped phantom weights by default).
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
-#include <mutex>
-
-#include <nlohmann/json.hpp>
 
 #include "../graphs/segmentation_graph.hpp"
 #include "../reports/segmentation_outputs.hpp"
+#include "../reports/segmentation_summary.hpp"
 #include "../io/cohort.hpp"
 #include "../io/nifti.hpp"
 #include "../pipeline/atomic_file.hpp"
@@ -23,18 +20,6 @@ fs::path default_models() {
   return c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
 }
 
-std::string dsc_text(double d) { return d >= 0 ? fmt::format("{:.4f}", d) : std::string("-"); }
-
-std::string stage_table(const c2f::SegmentationReport& report) {
-  std::string out = fmt::format("{:<20} {:>10} {:>8} {:>9}\n", "stage", "busy s", "calls", "% wall");
-  for (const auto& s : report.stages)
-    out += fmt::format("{:<20} {:>10.2f} {:>8} {:>8.1f}%\n", s.stage, s.busy_seconds, s.calls,
-                       100.0 * s.busy_seconds / std::max(report.seconds, 1e-9));
-  return out;
-}
-}  // namespace
-
-namespace {
 // "1,1,2" -> the coronal, sagittal and axial weights; throws OptionError.
 std::array<float, 3> parse_fusion_weights(const std::string& text) {
   std::array<float, 3> w{};
@@ -131,12 +116,12 @@ int main(int argc, char** argv) {
 
     // Cases a previous run finished: report.json is written last, atomically, so its presence
     // without an error means every output of the case is whole.
-    std::vector<nlohmann::json> finished;
+    c2f::SegmentationSummary summary;
     if (resume) {
       std::vector<c2f::CaseSource> todo;
       for (const auto& c : cases) {
         const auto report = c2f::finished_case_report(fs::path(out) / c.id);
-        if (report) finished.push_back(*report);
+        if (report) summary.add(*report, /*resumed=*/true);
         else todo.push_back(c);
       }
       cases = std::move(todo);
@@ -149,43 +134,14 @@ int main(int argc, char** argv) {
                  cases.size(), c2f::layout_name(cohort.layout), networks.describe(), model_dir.string(),
                  o.convergence.max_iterations, o.convergence.stop_dsc);
 
-    nlohmann::json summary = nlohmann::json::array();
-    std::string csv = "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error\n";
-    std::vector<std::string> rows;
-    for (const auto& report : finished) {
-      summary.push_back(report);
-      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0),
-                   in_box = report.value("truth_in_coarse_box", -1.0);
-      const std::string id = report.value("case", "");
-      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
-                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", in_box >= 0 ? fmt::format("{:.6f}", in_box) : "",
-                         report.value("iterations", 0), report.value("stop", ""),
-                         report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
-      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
-                                 dsc_text(in_box), report.value("iterations", 0), "resumed"));
-    }
     std::size_t done = 0;
     const auto t0 = c2f::StageClock::now();
     const auto sink = [&](c2f::CaseResult&& r) {
       ++done;
-      if (r.error.empty()) {
-        c2f::write_case_outputs(out, r, outputs);
-        summary.push_back(c2f::case_report(r));
-      } else {  // one line that names the file; a failed case leaves no folder behind
+      if (r.error.empty()) c2f::write_case_outputs(out, r, outputs);
+      else  // one line that names the file; a failed case leaves no folder behind
         fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
-      }
-      const double coarse = r.error.empty() && !r.rounds.empty() ? r.rounds.front().dsc : -1;
-      const double fine = r.error.empty() && !r.rounds.empty() ? r.rounds.back().dsc : -1;
-      const double in_box = r.error.empty() && !r.rounds.empty() ? r.rounds.front().truth_in_box : -1;
-      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
-                         coarse >= 0 ? fmt::format("{:.6f}", coarse) : "", fine >= 0 ? fmt::format("{:.6f}", fine) : "",
-                         in_box >= 0 ? fmt::format("{:.6f}", in_box) : "", r.iterations(), c2f::stop_reason_name(r.stop),
-                         r.coarse_empty ? 1 : 0, r.seconds, r.error);
-      rows.push_back(r.error.empty()
-                         ? fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9.1f}{}", cases[r.index].id, dsc_text(coarse),
-                                       dsc_text(fine), dsc_text(in_box), r.iterations(), r.seconds,
-                                       r.coarse_empty ? "  (coarse stage found nothing)" : "")
-                         : fmt::format("{:<20} failed: {}", cases[r.index].id, r.error));
+      summary.add(c2f::summary_entry(r, cases[r.index].id));
       if (!quiet) {
         const double elapsed = c2f::seconds_since(t0);
         const std::string line =
@@ -198,24 +154,14 @@ int main(int argc, char** argv) {
     const auto load = [&](std::size_t i) { return c2f::load_case(cases[i]); };
     const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, networks, o, sink);
 
-    fmt::print("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "case", "coarse DSC", "final DSC", "in box",
-               "iterations", "seconds");
-    for (const auto& row : rows) fmt::print("{}\n", row);
-    fmt::print("\n{} case(s) in {:.1f} s ({:.1f} s per case), {} failed\n{}", report.cases, report.seconds,
-               report.seconds / double(std::max<std::size_t>(report.cases, 1)), report.failed, stage_table(report));
-
-    nlohmann::json timing{{"seconds", report.seconds}, {"cases", report.cases}, {"failed", report.failed},
-                          {"inference", networks.describe()}, {"stages", nlohmann::json::array()}};
-    for (const auto& s : report.stages)
-      timing["stages"].push_back({{"stage", s.stage}, {"busy_seconds", s.busy_seconds}, {"calls", s.calls},
-                                  {"share_of_wall", s.busy_seconds / std::max(report.seconds, 1e-9)}});
-    if (summary.empty()) {  // nothing segmented: no output at all, not an empty summary
+    fmt::print("{}\n{}{}", summary.console_table(), c2f::cohort_totals(report), c2f::stage_table(report));
+    if (summary.finished() == 0) {  // nothing segmented: no output at all, not an empty summary
       if (!out_existed) fs::remove(out, ec);
       return 1;
     }
     c2f::write_text_atomically(fs::path(out) / "summary.json",
-                               nlohmann::json{{"cases", summary}, {"timing", timing}}.dump(2) + "\n");
-    c2f::write_text_atomically(fs::path(out) / "summary.csv", csv);
+                               summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
+    c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
     return report.failed == 0 ? 0 : 1;
   });
 }

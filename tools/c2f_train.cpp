@@ -9,12 +9,13 @@
 
 #include "../graphs/training_graph.hpp"
 #include "../graphs/training_presets.hpp"
-#include "../model/model_registry.hpp"
-#include "../model/runtime.hpp"
 #include "../io/cohort.hpp"
 #include "../io/folds.hpp"
-#include "../training/domain_randomization.hpp"
+#include "../model/model_registry.hpp"
+#include "../model/runtime.hpp"
+#include "../reports/training_summary.hpp"
 #include "../stages/resample.hpp"
+#include "../training/domain_randomization.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -196,8 +197,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
                          "(Kaiming-uniform) initialisation, not from ImageNet weights\n");
     const bool tty = ::isatty(2);
-    fmt::print("{:<16} {:>10} {:>9} {:>10} {:>10} {:>10} {:>13} {:>13}\n", "network", "iterations", "seconds", "samples/s",
-               "last loss", "train DSC", "make sample s", "train step s");
+    fmt::print("{}", c2f::training_table_header());
     for (const auto scale : scale_list)
       for (const auto view : view_list) {
         c2f::TrainingOptions run = o;
@@ -215,11 +215,7 @@ int main(int argc, char** argv) {
           if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
           else fmt::print(stderr, "{}\n", line);
         };
-        const c2f::TrainingReport r = c2f::train_network(training, run, progress);
-        fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>10} {:>13.1f} {:>13.1f}\n", name,
-                   r.end_iteration - r.first_iteration, r.seconds, r.samples_per_second, r.last_loss,
-                   r.train_dsc >= 0 ? fmt::format("{:.4f}", r.train_dsc) : "-", r.stages[0].busy_seconds,
-                   r.stages[1].busy_seconds);
+        fmt::print("{}", c2f::training_table_row(name, c2f::train_network(training, run, progress)));
       }
     return 0;
   });
