@@ -388,6 +388,10 @@ int main(int argc, char** argv) {
   app.add_option("--models", models, "model folder (default: the shipped phantom weights)");
   c2f::InferenceCli inference;
   inference.add_to(app);
+  // The settings of the graph runs (--graph, --scaling, --volume); the peer always runs the
+  // paper's, the only ones the Python reference implements.
+  c2f::PresetCli preset;
+  preset.add_to(app);
   app.add_option("--python", python, "python3 with numpy, h5py and torch (default: /usr/bin/python3)");
   app.add_option("-o,--out", out, "JSON report")->capture_default_str();
   bool do_memory = false;
@@ -429,7 +433,8 @@ int main(int argc, char** argv) {
     const ScratchFolder folder("c2f-bench");
     const fs::path& scratch = folder.path;
 
-    json report{{"device", inference.options.device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()}};
+    json report{{"device", inference.options.device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()},
+                {"preset", preset.preset}};
     if (do_stages) {
       json stages = json::object();
       for (const std::string& size : {large, small}) {
@@ -448,8 +453,8 @@ int main(int argc, char** argv) {
     if (do_graph || do_scaling || do_peer || do_volume) {
       net = std::make_unique<c2f::NetworkInference>(model_dir, inference.options);
     }
-    c2f::SegmentationOptions so;
-    if (net) so.window = {net->info().window_lower_hu, net->info().window_upper_hu};
+    c2f::SegmentationOptions so = preset.apply({});
+    if (net) so.window = net->info().window;
     if (net) c2f::use_network_grid(so, net->info());
     std::vector<c2f::CaseSource> cohort;
     if (do_graph || do_peer) cohort = write_cohort(scratch / "cohort", c2f::parse_size(small), cases, 4242);
@@ -540,7 +545,7 @@ int main(int argc, char** argv) {
         for (const auto& c : cohort) w.add(c2f::load_case(c));
         w.commit();
       }
-      c2f::SegmentationOptions o = so;
+      c2f::SegmentationOptions o = c2f::apply_preset(c2f::SegmentationPreset::Paper, so);
       o.cases_in_flight = std::size_t(in_flight);
       // The reference runs the networks on each case's own grid (it has no resampling): the
       // comparison is of the same arithmetic on the same voxels, so c2f does the same here.

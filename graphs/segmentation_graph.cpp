@@ -25,7 +25,7 @@ void SegmentationOptions::validate() const {
   coarse_fusion.validate();
   fine_fusion.validate();
   TriPlanarOptions{batch_slices, batches_in_flight}.validate();
-  if (frame < 0) throw OptionError("the frame must not be negative");
+  if (frame_px < 0) throw OptionError("the frame must not be negative");
   if (!(threshold > 0 && threshold <= 1)) throw OptionError("the threshold must lie in (0, 1]");
   if (cases_in_flight < 1) throw OptionError("at least one case must be in flight");
   if (oracle_box && convergence.max_iterations != 1) throw OptionError("the oracle box is one fine round: set T = 1");
@@ -140,7 +140,7 @@ class Steps {
     if (o_.oracle_box) {
       r.iteration = 1;
       r.scale = Scale::Fine;
-      r.region = CropWithFrame{o_.frame}(BoundingBox3D{}(*r.input->network_label), dims);
+      r.region = CropWithFrame{o_.frame_px}(BoundingBox3D{}(*r.input->network_label), dims);
     } else {
       r.region = {Box3::whole(dims), false};
     }
@@ -204,7 +204,7 @@ class Steps {
   }
 
   Round crop(const BoxFound& b) const {
-    return {b.input, b.next_iteration, Scale::Fine, CropWithFrame{o_.frame}(b.box, b.input->normalized->dims())};
+    return {b.input, b.next_iteration, Scale::Fine, CropWithFrame{o_.frame_px}(b.box, b.input->normalized->dims())};
   }
 
   // ResampleBack: the final mask (and map) on the input's grid; without resampling, S(T) itself.

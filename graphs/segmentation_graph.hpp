@@ -40,7 +40,7 @@ namespace c2f {
 
 struct SegmentationOptions {
   ConvergenceOptions convergence;  // d(t) > 0.95 or T = 10
-  int frame = 15;                  // CropWithFrame margin, voxels (released code: 20)
+  int frame_px = 15;               // CropWithFrame margin, voxels (released code: 20)
   float threshold = 0.5f;
   WindowOptions window;            // must be the window the networks were trained with
   // The grid the networks were trained at; none: the networks run on each input's own grid.

@@ -7,10 +7,12 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "../model/checkpoint.hpp"
+#include "../model/model_registry.hpp"
 #include "../model/train_step.hpp"
-#include "../model/vgg_weights.hpp"
+#include "../model/vgg_weights.hpp"  // the registry's loaders return its report
 #include "../pipeline/atomic_file.hpp"
 #include "../pipeline/errors.hpp"
 
@@ -19,25 +21,28 @@ namespace fs = std::filesystem;
 namespace flow = tbb::flow;
 
 void TrainingOptions::validate() const {
-  check_model_name(model);
+  const ModelEntry& entry = model_entry(model);
   if (iterations < 1) throw OptionError("iterations must be at least 1");
   if (checkpoint_every < 1 || log_every < 1) throw OptionError("checkpoint and log intervals must be at least 1");
   if (prefetch < 1) throw OptionError("prefetch must be at least 1");
   if (checkpoint.empty()) throw OptionError("a checkpoint path is required");
-  if (!vgg_weights.empty() && model != "fcn8s-vgg16") throw OptionError("VGG-16 weights apply to fcn8s-vgg16 only");
+  if (!vgg_weights.empty() && !entry.load_vgg_weights) {
+    std::vector<std::string_view> taking;
+    for (const ModelEntry& e : model_registry())
+      if (e.load_vgg_weights) taking.push_back(e.name);
+    throw OptionError(fmt::format("VGG-16 weights apply to {} only", fmt::join(taking, ", ")));
+  }
+  if (learning_rate && !(*learning_rate > 0)) throw OptionError("learning rate must be positive");
   window.validate();
   randomization.validate();
   coarse.validate();
   fine.validate();
-  check_optimizer(resolved_optimizer(), resolved_learning_rate());
 }
 
-std::string TrainingOptions::resolved_optimizer() const {
-  return !optimizer.empty() ? optimizer : model == "fcn8s-vgg16" ? "sgd" : "adam";
-}
+Optimizer TrainingOptions::resolved_optimizer() const { return optimizer.value_or(model_entry(model).optimizer); }
 
 double TrainingOptions::resolved_learning_rate() const {
-  return learning_rate > 0 ? learning_rate : model == "fcn8s-vgg16" ? 1e-5 : 1e-3;
+  return learning_rate.value_or(model_entry(model).learning_rate);
 }
 
 namespace {
@@ -64,10 +69,9 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
   info.model = o.model;
   info.view = view_name(o.view);
   info.scale = scale_name(o.scale);
-  info.window_lower_hu = o.window.lower_hu;
-  info.window_upper_hu = o.window.upper_hu;
+  info.window = o.window;
   info.spacing_mm = o.spacing_mm;
-  info.hyper = {{"optimizer", o.resolved_optimizer()}, {"learning_rate", o.resolved_learning_rate()},
+  info.hyper = {{"optimizer", optimizer_name(o.resolved_optimizer())}, {"learning_rate", o.resolved_learning_rate()},
                 {"seed", o.seed},                      {"batch", 1},
                 {"iterations", o.iterations},          {"min_pancreas_share", o.coarse.min_pancreas_share},
                 {"negative_share", o.coarse.negative_share},
@@ -84,8 +88,9 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
     start = c.info.iteration;
   } else {
     torch::manual_seed(o.seed);
-    model = make_model(o.model);
-    if (!o.vgg_weights.empty()) load_vgg16_weights(dynamic_cast<Fcn8sVgg16Impl&>(*model), o.vgg_weights);
+    const ModelEntry& entry = model_entry(o.model);
+    model = entry.make();
+    if (!o.vgg_weights.empty()) entry.load_vgg_weights(*model, o.vgg_weights);
   }
   auto optimizer = make_optimizer(*model, o.resolved_optimizer(), o.resolved_learning_rate());
   if (start > 0) load_optimizer_state(o.checkpoint, *optimizer);

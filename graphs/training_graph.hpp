@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../model/model_registry.hpp"
 #include "../pipeline/stage_time.hpp"
 #include "../training/case_cache.hpp"
 #include "../training/training_sample.hpp"
@@ -22,12 +23,14 @@
 namespace c2f {
 
 struct TrainingOptions {
-  std::string model = "light-unet";
+  std::string model = "light-unet";  // a name in the model registry
   Scale scale = Scale::Coarse;
   View view = View::Axial;
   std::int64_t iterations = 1000;  // paper: 80,000 coarse, 50,000 fine (fcn8s-vgg16)
-  std::string optimizer;           // "" = the model's default (fcn8s-vgg16: sgd, light-unet: adam)
-  double learning_rate = 0;        // 0 = the model's default (fcn8s-vgg16: 1e-5, light-unet: 1e-3)
+  // None: the model's default, from its registry entry (fcn8s-vgg16: sgd at 1e-5, light-unet: adam
+  // at 1e-3).
+  std::optional<Optimizer> optimizer;
+  std::optional<double> learning_rate;
   std::uint64_t seed = 1;
   std::int64_t checkpoint_every = 200;
   std::int64_t log_every = 25;
@@ -47,7 +50,7 @@ struct TrainingOptions {
   bool evaluate = false;             // after training, measure the DSC on every training sample
 
   void validate() const;  // throws OptionError
-  std::string resolved_optimizer() const;
+  Optimizer resolved_optimizer() const;
   double resolved_learning_rate() const;
 };
 

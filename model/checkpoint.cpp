@@ -51,7 +51,7 @@ nlohmann::json CheckpointInfo::to_json() const {
                    {"model", model},
                    {"view", view},
                    {"scale", scale},
-                   {"window_hu", {window_lower_hu, window_upper_hu}},
+                   {"window_hu", {window.lower_hu, window.upper_hu}},
                    {"iteration", iteration},
                    {"hyper", hyper}};
   if (spacing_mm) j["spacing_mm"] = {(*spacing_mm)[0], (*spacing_mm)[1], (*spacing_mm)[2]};
@@ -63,8 +63,8 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
   i.model = j.at("model").get<std::string>();
   i.view = j.at("view").get<std::string>();
   i.scale = j.at("scale").get<std::string>();
-  i.window_lower_hu = j.at("window_hu").at(0).get<float>();
-  i.window_upper_hu = j.at("window_hu").at(1).get<float>();
+  i.window.lower_hu = j.at("window_hu").at(0).get<float>();
+  i.window.upper_hu = j.at("window_hu").at(1).get<float>();
   i.iteration = j.at("iteration").get<std::int64_t>();
   i.hyper = j.value("hyper", nlohmann::json::object());
   if (j.contains("spacing_mm")) {

@@ -13,6 +13,7 @@
 
 #include "segmentation_model.hpp"
 #include "../pipeline/geometry.hpp"
+#include "../stages/window.hpp"
 
 namespace c2f {
 
@@ -20,8 +21,7 @@ struct CheckpointInfo {
   std::string model;             // "light-unet", "fcn8s-vgg16"
   std::string view;              // "coronal", "sagittal", "axial"
   std::string scale;             // "coarse" or "fine"
-  float window_lower_hu = -100;  // the intensity window of the training inputs
-  float window_upper_hu = 240;
+  WindowOptions window;          // the HU window of the training inputs (file: "window_hu": [lower, upper])
   // The voxel spacing of the grid the training cases were resampled to; absent in checkpoints
   // from before resampling existed (their inputs are then used on their own grid).
   std::optional<Vec3> spacing_mm;

@@ -71,16 +71,15 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
         throw InputError(path.string(), fmt::format("holds the {} {} network, not what its name says", info.scale, info.view));
       if (first) {
         set.model = info.model;
-        set.window_lower_hu = info.window_lower_hu;
-        set.window_upper_hu = info.window_upper_hu;
+        set.window = info.window;
         set.spacing_mm = info.spacing_mm;
         first = false;
       } else if (info.model != set.model) {
         throw InputError(path.string(), fmt::format("is a {} network, the others are {}", info.model, set.model));
-      } else if (info.window_lower_hu != set.window_lower_hu || info.window_upper_hu != set.window_upper_hu) {
+      } else if (info.window != set.window) {
         throw InputError(path.string(), fmt::format("was trained on HU window [{}, {}], the others on [{}, {}]",
-                                                    info.window_lower_hu, info.window_upper_hu, set.window_lower_hu,
-                                                    set.window_upper_hu));
+                                                    info.window.lower_hu, info.window.upper_hu, set.window.lower_hu,
+                                                    set.window.upper_hu));
       } else if (info.spacing_mm != set.spacing_mm) {
         const auto text = [](const std::optional<Vec3>& s) {
           return s ? fmt::format("{:g}x{:g}x{:g} mm", (*s)[0], (*s)[1], (*s)[2]) : std::string("no recorded spacing");

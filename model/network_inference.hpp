@@ -12,13 +12,14 @@
 #include <string>
 
 #include "../stages/view_inference.hpp"
+#include "../stages/window.hpp"
 
 namespace c2f {
 
 struct NetworkSetInfo {
   std::filesystem::path folder;
   std::string model;  // "light-unet", "fcn8s-vgg16"
-  float window_lower_hu = -100, window_upper_hu = 240;
+  WindowOptions window;  // the HU window the six were trained with (all the same)
   std::optional<Vec3> spacing_mm;  // the grid the six were trained at (all the same), if recorded
   std::string device;     // "cpu", "cuda:0"
   std::string precision;  // "fp32", "bf16", "fp16"

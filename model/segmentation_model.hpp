@@ -1,5 +1,5 @@
 #pragma once
-// The interface every segmentation network of c2f has, and the registry that builds one by name.
+// The interface every segmentation network of c2f has, and building one by its registry name.
 //
 // Input:  [N, 3, H, W] float, three successive slices of one view (k-1, k, k+1) as channels,
 //         windowed and scaled to [0, 1]; any H and W.
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model_names.hpp"
+#include "model_registry.hpp"
 #include "torch_pch.hpp"
 
 namespace c2f {
@@ -21,9 +21,9 @@ class SegmentationModelImpl : public torch::nn::Module {
 
 using SegmentationModel = std::shared_ptr<SegmentationModelImpl>;
 
-// "fcn8s-vgg16" (the paper's network, for GPUs) or "light-unet" (for CPUs). Throws OptionError
-// for an unknown name, listing the known ones.
-SegmentationModel make_model(const std::string& name);
+// model_entry(name).make(): "fcn8s-vgg16" (the paper's network, for GPUs) or "light-unet" (for
+// CPUs). Throws OptionError for an unknown name, listing the known ones.
+SegmentationModel make_model(std::string_view name);
 
 // Trainable parameters.
 std::int64_t parameter_count(torch::nn::Module& m);

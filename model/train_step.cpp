@@ -30,18 +30,13 @@ double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const
   return dsc(mask, y)[0].item<double>();
 }
 
-void check_optimizer(const std::string& name, double lr) {
-  if (!(lr > 0)) throw OptionError("learning rate must be positive");
-  if (name != "sgd" && name != "adam") throw OptionError("unknown optimiser '" + name + "' (expected sgd or adam)");
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, Optimizer optimizer,
                                                         double lr) {
-  check_optimizer(name, lr);
+  if (!(lr > 0)) throw OptionError("learning rate must be positive");
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
-  if (name == "sgd")
+  if (optimizer == Optimizer::Sgd)
     return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(0.99).weight_decay(5e-4));
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
 }

@@ -3,6 +3,7 @@
 // one), with the soft DSC loss on the sigmoid of its output.
 #include <cstdint>
 
+#include "model_registry.hpp"
 #include "segmentation_model.hpp"
 
 namespace c2f {
@@ -20,13 +21,9 @@ double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimiz
 // DSC of the model's thresholded prediction (sigmoid >= 0.5) against the label, on one image.
 double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const torch::Device& device = torch::kCPU);
 
-// The optimiser of the paper's solver ("sgd": momentum 0.99, weight decay 5e-4, as the released
-// code) or Adam ("adam"), over the model's trainable parameters.
-// The check make_optimizer does, without a model: throws OptionError for an unknown name or a
-// learning rate that is not positive.
-void check_optimizer(const std::string& name, double learning_rate);
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, const std::string& name,
+// The paper's solver (Sgd: momentum 0.99, weight decay 5e-4, as the released code) or Adam, over
+// the model's trainable parameters. Throws OptionError for a learning rate that is not positive.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, Optimizer optimizer,
                                                         double learning_rate);
 
 }  // namespace c2f

@@ -6,12 +6,12 @@
 
 namespace c2f {
 
-CropRegion crop_region(const Box3& box, const Index3& dims, int frame) {
-  if (frame < 0) throw std::invalid_argument("crop_region: negative frame");
+CropRegion crop_region(const Box3& box, const Index3& dims, int frame_px) {
+  if (frame_px < 0) throw std::invalid_argument("crop_region: negative frame");
   if (box.empty()) return {Box3::whole(dims), true};
   const Box3 inside = box.intersect(Box3::whole(dims));
   if (inside.empty()) return {Box3::whole(dims), true};
-  return {inside.grown({frame, frame, frame}, dims), false};
+  return {inside.grown({frame_px, frame_px, frame_px}, dims), false};
 }
 
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // CropWithFrame and PasteBack: the fine stage's region of interest (paper section 3.2).
 //
-// crop_region: the bounding box of S(t-1) grown by a frame of `frame` voxels on every side
+// crop_region: the bounding box of S(t-1) grown by a frame of `frame_px` voxels on every side
 //   (paper: 15; the released code: 20), clipped at the volume's edges. The paper crops in-plane;
 //   c2f grows the box along the slice axis too, so each view's fine network sees the same
 //   3-D region and the three predictions can be fused voxel by voxel. An empty box (nothing
@@ -19,7 +19,8 @@ struct CropRegion {
   bool fallback = false; // the input box was empty: box is the whole volume
 };
 
-CropRegion crop_region(const Box3& box, const Index3& dims, int frame = 15);
+// frame_px: voxels, as training's frames are pixels of a slice (FineSampleOptions).
+CropRegion crop_region(const Box3& box, const Index3& dims, int frame_px = 15);
 
 template <class T>
 Volume<T> crop(const Volume<T>& volume, const Box3& box);
@@ -28,8 +29,8 @@ template <class T>
 Volume<T> paste_back(const Volume<T>& region, const Box3& box, const Geometry& full, T outside = T{});
 
 struct CropWithFrame {
-  int frame = 15;
-  CropRegion operator()(const Box3& box, const Index3& dims) const { return crop_region(box, dims, frame); }
+  int frame_px = 15;
+  CropRegion operator()(const Box3& box, const Index3& dims) const { return crop_region(box, dims, frame_px); }
 };
 
 }  // namespace c2f

@@ -11,6 +11,7 @@ struct WindowOptions {
   float lower_hu = -100.0f;
   float upper_hu = 240.0f;
   void validate() const;  // throws OptionError unless lower < upper, both finite
+  bool operator==(const WindowOptions&) const = default;
 };
 
 Volume<float> window_normalize(const Image& hu, const WindowOptions& options = {});

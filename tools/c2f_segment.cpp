@@ -2,14 +2,11 @@
 // whole cohort, with a trained model set (the shipped phantom weights by default).
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
-#include <mutex>
-
-#include <nlohmann/json.hpp>
 
 #include "../graphs/segmentation_graph.hpp"
 #include "../reports/segmentation_outputs.hpp"
+#include "../reports/segmentation_summary.hpp"
 #include "../io/cohort.hpp"
 #include "../io/nifti.hpp"
 #include "../pipeline/atomic_file.hpp"
@@ -23,18 +20,6 @@ fs::path default_models() {
   return c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
 }
 
-std::string dsc_text(double d) { return d >= 0 ? fmt::format("{:.4f}", d) : std::string("-"); }
-
-std::string stage_table(const c2f::SegmentationReport& report) {
-  std::string out = fmt::format("{:<20} {:>10} {:>8} {:>9}\n", "stage", "busy s", "calls", "% wall");
-  for (const auto& s : report.stages)
-    out += fmt::format("{:<20} {:>10.2f} {:>8} {:>8.1f}%\n", s.stage, s.busy_seconds, s.calls,
-                       100.0 * s.busy_seconds / std::max(report.seconds, 1e-9));
-  return out;
-}
-}  // namespace
-
-namespace {
 // "1,1,2" -> the coronal, sagittal and axial weights; throws OptionError.
 std::array<float, 3> parse_fusion_weights(const std::string& text) {
   std::array<float, 3> w{};
@@ -51,7 +36,7 @@ std::array<float, 3> parse_fusion_weights(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Segment the pancreas in abdominal CT, coarse to fine (Zhou et al. 2016)", "c2f-segment"};
-  std::string input, out, label, models, window, preset = "paper", coarse_fusion, fine_fusion, weights;
+  std::string input, out, label, models, window, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
   bool no_overlays = false, quiet = false, resume = false;
@@ -64,20 +49,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(c2f::cli::at_least(0));
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
-  app.add_option("--preset", preset, "paper (frame 15, mean fusion) or released-code (frame 20, majority coarse fusion, fine post-processing)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"paper", "released-code"}));
+  c2f::PresetCli preset;
+  preset.add_to(app);
   auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
   iterations->capture_default_str()->check(c2f::cli::at_least(0));
   app.add_option("--stop-dsc", o.convergence.stop_dsc, "stop when d(t) = DSC(S(t-1), S(t)) exceeds this")
       ->capture_default_str()
       ->check(c2f::cli::range(0, 1));
-  auto* frame = app.add_option("--frame", o.frame, "voxels added around the box for the fine networks");
-  frame->check(c2f::cli::at_least(0));
   app.add_option("--window", window, "HU window LOWER,UPPER (default: the one the networks were trained with)")
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
   const auto fusion_rule = c2f::cli::parsed_by([](const std::string& s) { c2f::parse_fusion_rule(s); });
-  app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)")->check(fusion_rule);
   app.add_option("--fine-fusion", fine_fusion, "mean, majority or weighted (default: mean)")->check(fusion_rule);
   app.add_option("--fusion-weights", weights, "weighted fusion: coronal,sagittal,axial weights")
       ->check(c2f::cli::parsed_by(parse_fusion_weights));
@@ -95,14 +76,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
 
   return c2f::run_tool(app, argc, argv, [&] {
-    if (preset == "released-code") {
-      if (frame->count() == 0) o.frame = 20;
-      o.coarse_fusion.rule = c2f::FusionRule::Majority;
-      o.fine_post_processing = true;
-    } else if (preset != "paper") {
-      throw c2f::OptionError("unknown preset '" + preset + "' (expected paper or released-code)");
-    }
-    if (!coarse_fusion.empty()) o.coarse_fusion.rule = c2f::parse_fusion_rule(coarse_fusion);
+    o = preset.apply(o);
     if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
     if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
     outputs.overlays = !no_overlays;
@@ -116,12 +90,12 @@ int main(int argc, char** argv) {
     const auto& set = networks.info();
     c2f::use_network_grid(o, set);
     if (window.empty()) {
-      o.window = {set.window_lower_hu, set.window_upper_hu};
+      o.window = set.window;
     } else {
       std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
-      if (o.window.lower_hu != set.window_lower_hu || o.window.upper_hu != set.window_upper_hu)
+      if (o.window != set.window)
         fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
-                   o.window.lower_hu, o.window.upper_hu, set.window_lower_hu, set.window_upper_hu);
+                   o.window.lower_hu, o.window.upper_hu, set.window.lower_hu, set.window.upper_hu);
     }
     o.validate();
 
@@ -142,12 +116,12 @@ int main(int argc, char** argv) {
 
     // Cases a previous run finished: report.json is written last, atomically, so its presence
     // without an error means every output of the case is whole.
-    std::vector<nlohmann::json> finished;
+    c2f::SegmentationSummary summary;
     if (resume) {
       std::vector<c2f::CaseSource> todo;
       for (const auto& c : cases) {
         const auto report = c2f::finished_case_report(fs::path(out) / c.id);
-        if (report) finished.push_back(*report);
+        if (report) summary.add(*report, /*resumed=*/true);
         else todo.push_back(c);
       }
       cases = std::move(todo);
@@ -160,43 +134,14 @@ int main(int argc, char** argv) {
                  cases.size(), c2f::layout_name(cohort.layout), networks.describe(), model_dir.string(),
                  o.convergence.max_iterations, o.convergence.stop_dsc);
 
-    nlohmann::json summary = nlohmann::json::array();
-    std::string csv = "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error\n";
-    std::vector<std::string> rows;
-    for (const auto& report : finished) {
-      summary.push_back(report);
-      const double coarse = report.value("dsc_coarse", -1.0), fine = report.value("dsc", -1.0),
-                   in_box = report.value("truth_in_coarse_box", -1.0);
-      const std::string id = report.value("case", "");
-      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"\"\n", id, coarse >= 0 ? fmt::format("{:.6f}", coarse) : "",
-                         fine >= 0 ? fmt::format("{:.6f}", fine) : "", in_box >= 0 ? fmt::format("{:.6f}", in_box) : "",
-                         report.value("iterations", 0), report.value("stop", ""),
-                         report.value("coarse_empty", false) ? 1 : 0, report.value("seconds", 0.0));
-      rows.push_back(fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}", id, dsc_text(coarse), dsc_text(fine),
-                                 dsc_text(in_box), report.value("iterations", 0), "resumed"));
-    }
     std::size_t done = 0;
     const auto t0 = c2f::StageClock::now();
     const auto sink = [&](c2f::CaseResult&& r) {
       ++done;
-      if (r.error.empty()) {
-        c2f::write_case_outputs(out, r, outputs);
-        summary.push_back(c2f::case_report(r));
-      } else {  // one line that names the file; a failed case leaves no folder behind
+      if (r.error.empty()) c2f::write_case_outputs(out, r, outputs);
+      else  // one line that names the file; a failed case leaves no folder behind
         fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
-      }
-      const double coarse = r.error.empty() && !r.rounds.empty() ? r.rounds.front().dsc : -1;
-      const double fine = r.error.empty() && !r.rounds.empty() ? r.rounds.back().dsc : -1;
-      const double in_box = r.error.empty() && !r.rounds.empty() ? r.rounds.front().truth_in_box : -1;
-      csv += fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\"\n", r.input.id.empty() ? cases[r.index].id : r.input.id,
-                         coarse >= 0 ? fmt::format("{:.6f}", coarse) : "", fine >= 0 ? fmt::format("{:.6f}", fine) : "",
-                         in_box >= 0 ? fmt::format("{:.6f}", in_box) : "", r.iterations(), c2f::stop_reason_name(r.stop),
-                         r.coarse_empty ? 1 : 0, r.seconds, r.error);
-      rows.push_back(r.error.empty()
-                         ? fmt::format("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9.1f}{}", cases[r.index].id, dsc_text(coarse),
-                                       dsc_text(fine), dsc_text(in_box), r.iterations(), r.seconds,
-                                       r.coarse_empty ? "  (coarse stage found nothing)" : "")
-                         : fmt::format("{:<20} failed: {}", cases[r.index].id, r.error));
+      summary.add(c2f::summary_entry(r, cases[r.index].id));
       if (!quiet) {
         const double elapsed = c2f::seconds_since(t0);
         const std::string line =
@@ -209,24 +154,14 @@ int main(int argc, char** argv) {
     const auto load = [&](std::size_t i) { return c2f::load_case(cases[i]); };
     const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, networks, o, sink);
 
-    fmt::print("{:<20} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "case", "coarse DSC", "final DSC", "in box",
-               "iterations", "seconds");
-    for (const auto& row : rows) fmt::print("{}\n", row);
-    fmt::print("\n{} case(s) in {:.1f} s ({:.1f} s per case), {} failed\n{}", report.cases, report.seconds,
-               report.seconds / double(std::max<std::size_t>(report.cases, 1)), report.failed, stage_table(report));
-
-    nlohmann::json timing{{"seconds", report.seconds}, {"cases", report.cases}, {"failed", report.failed},
-                          {"inference", networks.describe()}, {"stages", nlohmann::json::array()}};
-    for (const auto& s : report.stages)
-      timing["stages"].push_back({{"stage", s.stage}, {"busy_seconds", s.busy_seconds}, {"calls", s.calls},
-                                  {"share_of_wall", s.busy_seconds / std::max(report.seconds, 1e-9)}});
-    if (summary.empty()) {  // nothing segmented: no output at all, not an empty summary
+    fmt::print("{}\n{}{}", summary.console_table(), c2f::cohort_totals(report), c2f::stage_table(report));
+    if (summary.finished() == 0) {  // nothing segmented: no output at all, not an empty summary
       if (!out_existed) fs::remove(out, ec);
       return 1;
     }
     c2f::write_text_atomically(fs::path(out) / "summary.json",
-                               nlohmann::json{{"cases", summary}, {"timing", timing}}.dump(2) + "\n");
-    c2f::write_text_atomically(fs::path(out) / "summary.csv", csv);
+                               summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
+    c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
     return report.failed == 0 ? 0 : 1;
   });
 }

@@ -8,12 +8,14 @@
 #include <sstream>
 
 #include "../graphs/training_graph.hpp"
-#include "../model/model_names.hpp"
-#include "../model/runtime.hpp"
+#include "../graphs/training_presets.hpp"
 #include "../io/cohort.hpp"
 #include "../io/folds.hpp"
-#include "../training/domain_randomization.hpp"
+#include "../model/model_registry.hpp"
+#include "../model/runtime.hpp"
+#include "../reports/training_summary.hpp"
 #include "../stages/resample.hpp"
+#include "../training/domain_randomization.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -46,7 +48,15 @@ int main(int argc, char** argv) {
   c2f::TrainingOptions o;
   app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout)")->required();
   app.add_option("-o,--out", out, "folder for checkpoints, logs and the fold file")->required();
-  app.add_option("--model", o.model, "network: light-unet (CPU) or fcn8s-vgg16 (the paper's)")
+  // The networks and their training defaults, as the registry has them.
+  std::string model_help = "network", optimizer_defaults, lr_defaults;
+  for (const auto& e : c2f::model_registry()) {
+    const char* sep = model_help == "network" ? "" : ", ";
+    model_help += fmt::format("{} {} ({})", model_help == "network" ? ":" : ";", e.name, e.description);
+    optimizer_defaults += fmt::format("{}{}: {}", sep, e.name, c2f::optimizer_name(e.optimizer));
+    lr_defaults += fmt::format("{}{}: {:g}", sep, e.name, e.learning_rate);
+  }
+  app.add_option("--model", o.model, model_help)
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::check_model_name(s); }));
   app.add_option("--scale", scales, "coarse, fine or both")
@@ -60,8 +70,12 @@ int main(int argc, char** argv) {
       ->check(c2f::cli::at_least(1));
   std::int64_t fine_iterations = 0;
   app.add_option("--fine-iterations", fine_iterations, "iterations of the fine networks (default: --iterations)");
-  app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.99) or adam; default per model");
-  app.add_option("--lr", o.learning_rate, "learning rate; default per model (fcn8s-vgg16: 1e-5)")->check(c2f::cli::positive());
+  std::string optimizer;
+  app.add_option("--optimizer", optimizer, "sgd (momentum 0.99) or adam; default per model (" + optimizer_defaults + ")")
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_optimizer(s); }));
+  double learning_rate = 0;
+  auto* lr_option = app.add_option("--lr", learning_rate, "learning rate; default per model (" + lr_defaults + ")")
+                        ->check(c2f::cli::positive());
   app.add_option("--seed", o.seed, "random seed (initial weights, sample order, crops)")->capture_default_str();
   app.add_option("--checkpoint-every", o.checkpoint_every, "iterations between checkpoints")->capture_default_str();
   app.add_option("--log-every", o.log_every, "iterations between log lines")->capture_default_str();
@@ -82,7 +96,7 @@ int main(int argc, char** argv) {
                  "with >= 1 % pancreas only, fine frames of 10-20 px); the options "
                  "below override it")
       ->capture_default_str()
-      ->check(CLI::IsMember({"real-ct", "paper"}));
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_training_preset(s); }));
   auto* spacing_option = app.add_option("--spacing", spacing,
                  "grid the cases are resampled to and the networks learn on: S or X,Y,Z mm, or 'input' for each case's own grid")
       ->check(c2f::cli::parsed_by([](const std::string& s) {
@@ -113,25 +127,20 @@ int main(int argc, char** argv) {
 
   return c2f::run_tool(app, argc, argv, [&] {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
-    // The preset, then what the command line says.
-    const bool paper = preset == "paper";
-    if (spacing_option->count() == 0) spacing = paper ? "input" : "2";
-    if (randomize_option->count() == 0) randomize = paper ? "none" : "all";
-    // Slices without pancreas stay an option, off in both presets: with a quarter of them the
-    // coronal and sagittal coarse networks collapsed to an all-zero output in two runs (fused
-    // maximum 3e-7 on a training case), without them the same training learns.
-    if (negative_option->count() == 0) o.coarse.negative_share = 0.0;
-    // 1 % of a slice is 16 cm2 of pancreas in a 40 cm field of view, more than most slices hold in
-    // the larger fields of real scans (up to 59 cm in the phantoms); the real-ct preset takes 0.5 %.
-    if (min_share_option->count() == 0) o.coarse.min_pancreas_share = paper ? 0.01 : 0.005;
-    if (spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
-    // The fine region at test time is a coarse box (often looser than the truth's) plus the frame:
-    // the real-ct preset shows the fine networks wider frames and 4 slices beyond the box each
-    // side. On held-out WORD phantoms this lifted the final DSC from 21.5 % to 35.9 % (README).
-    if (fine_frame_option->count() > 0) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
-    else if (!paper) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = std::pair{10, 30};
-    if (slice_margin_option->count() == 0) o.fine.slice_margin = paper ? 0 : 4;
-    o.randomization = c2f::parse_domain_randomization(randomize);
+    if (!optimizer.empty()) o.optimizer = c2f::parse_optimizer(optimizer);
+    if (lr_option->count() > 0) o.learning_rate = learning_rate;
+    // What the command line says, then the preset where it says nothing.
+    c2f::TrainingPresetFields set;
+    set.spacing_mm = spacing_option->count() > 0;
+    set.randomization = randomize_option->count() > 0;
+    set.min_pancreas_share = min_share_option->count() > 0;
+    set.negative_share = negative_option->count() > 0;
+    set.fine_frame_px = fine_frame_option->count() > 0;
+    set.fine_slice_margin = slice_margin_option->count() > 0;
+    if (set.spacing_mm && spacing != "input") o.spacing_mm = c2f::parse_spacing(spacing);
+    if (set.randomization) o.randomization = c2f::parse_domain_randomization(randomize);
+    if (set.fine_frame_px) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
+    o = c2f::apply_preset(c2f::parse_training_preset(preset), o, set);
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     const auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
@@ -184,12 +193,11 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "c2f-train: {} training cases summarised in {:.1f} s ({} layout, fold {}, {} in memory at most)\n",
                  training.cases.size(), load_s, c2f::layout_name(cohort.layout), fold, cases_in_memory);
 
-    if (o.model == "fcn8s-vgg16" && o.vgg_weights.empty() && !quiet)
+    if (c2f::model_entry(o.model).load_vgg_weights && o.vgg_weights.empty() && !quiet)
       fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
                          "(Kaiming-uniform) initialisation, not from ImageNet weights\n");
     const bool tty = ::isatty(2);
-    fmt::print("{:<16} {:>10} {:>9} {:>10} {:>10} {:>10} {:>13} {:>13}\n", "network", "iterations", "seconds", "samples/s",
-               "last loss", "train DSC", "make sample s", "train step s");
+    fmt::print("{}", c2f::training_table_header());
     for (const auto scale : scale_list)
       for (const auto view : view_list) {
         c2f::TrainingOptions run = o;
@@ -207,11 +215,7 @@ int main(int argc, char** argv) {
           if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
           else fmt::print(stderr, "{}\n", line);
         };
-        const c2f::TrainingReport r = c2f::train_network(training, run, progress);
-        fmt::print("{:<16} {:>10} {:>9.1f} {:>10.2f} {:>10.4f} {:>10} {:>13.1f} {:>13.1f}\n", name,
-                   r.end_iteration - r.first_iteration, r.seconds, r.samples_per_second, r.last_loss,
-                   r.train_dsc >= 0 ? fmt::format("{:.4f}", r.train_dsc) : "-", r.stages[0].busy_seconds,
-                   r.stages[1].busy_seconds);
+        fmt::print("{}", c2f::training_table_row(name, c2f::train_network(training, run, progress)));
       }
     return 0;
   });

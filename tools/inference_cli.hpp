@@ -1,12 +1,14 @@
 #pragma once
-// The command-line options every executable that runs the networks shares, and where shipped
-// files are found: installed under <prefix>/share/c2f, or in the source tree built from.
+// The command-line options every executable that runs the networks shares (the device, and the
+// inference presets), and where shipped files are found: installed under <prefix>/share/c2f, or in
+// the source tree built from.
 #include <filesystem>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "../graphs/segmentation_graph.hpp"
+#include "../graphs/segmentation_presets.hpp"
 #include "../model/network_inference.hpp"
 #include "../model/runtime.hpp"
 #include "tool_main.hpp"
@@ -31,6 +33,38 @@ struct InferenceCli {
   }
   // Sets LibTorch's CPU threads (before any network runs); returns the number set.
   int apply() const { return set_intra_op_threads(threads); }
+};
+
+// --preset, --frame and --coarse-fusion, read the same way by c2f-segment, c2f-eval and c2f-bench:
+// the preset (segmentation_presets.hpp), with what the command line sets explicitly winning.
+struct PresetCli {
+  std::string preset = segmentation_preset_name(SegmentationPreset::Paper);
+  int frame_px = SegmentationOptions{}.frame_px;
+  std::string coarse_fusion;
+  CLI::Option* frame_option = nullptr;
+
+  void add_to(CLI::App& app) {
+    std::string presets;
+    for (const auto& name : segmentation_preset_names())
+      presets += fmt::format("{}{} ({})", presets.empty() ? "" : " or ", name,
+                             describe_segmentation_preset(parse_segmentation_preset(name)));
+    app.add_option("--preset", preset, presets)->capture_default_str()->check(cli::parsed_by([](const std::string& s) {
+      parse_segmentation_preset(s);
+    }));
+    frame_option = app.add_option("--frame", frame_px, "voxels added around the box for the fine networks (default: per preset)")
+                       ->check(cli::at_least(0));
+    app.add_option("--coarse-fusion", coarse_fusion, "mean, majority or weighted (default: per preset)")
+        ->check(cli::parsed_by([](const std::string& s) { parse_fusion_rule(s); }));
+  }
+  // `o` with the preset's values and the command line's over them.
+  SegmentationOptions apply(SegmentationOptions o) const {
+    SegmentationPresetFields set;
+    set.frame_px = frame_option && frame_option->count() > 0;
+    set.coarse_fusion = !coarse_fusion.empty();
+    if (set.frame_px) o.frame_px = frame_px;
+    if (set.coarse_fusion) o.coarse_fusion.rule = parse_fusion_rule(coarse_fusion);
+    return apply_preset(parse_segmentation_preset(preset), o, set);
+  }
 };
 
 // Every input is brought to the grid the networks were trained at (when their checkpoints

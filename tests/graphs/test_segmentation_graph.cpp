@@ -186,7 +186,7 @@ TEST_CASE("segmentation options are checked before anything runs") {
   o.cases_in_flight = 0;
   CHECK_THROWS_AS(o.validate(), OptionError);
   o = {};
-  o.frame = -1;
+  o.frame_px = -1;
   CHECK_THROWS_AS(o.validate(), OptionError);
   o = {};
   o.convergence.stop_dsc = 2;
@@ -199,7 +199,7 @@ TEST_CASE("the oracle box: one fine round on the truth's box plus the frame, no 
   SegmentationOptions o;
   o.oracle_box = true;
   o.convergence.max_iterations = 1;
-  o.frame = 4;
+  o.frame_px = 4;
   const Collected c = run({encoded_case(2, {40, 36, 30})}, net, o);
   const CaseResult& r = c.results.at(0);
   REQUIRE(r.error.empty());
@@ -222,7 +222,7 @@ TEST_CASE("fine post-processing leaves only components of at least half the larg
   ThresholdNetwork noisy(0.05), noisy_again(0.05);
   SegmentationOptions o;
   o.convergence.max_iterations = 2;
-  o.frame = 30;  // a large region, so the flicker lands outside the organ
+  o.frame_px = 30;  // a large region, so the flicker lands outside the organ
   const Collected plain = run({encoded_case(0, {48, 44, 36})}, noisy, o);
   o.fine_post_processing = true;
   const Collected kept = run({encoded_case(0, {48, 44, 36})}, noisy_again, o);

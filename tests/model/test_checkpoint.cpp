@@ -35,7 +35,7 @@ TEST_CASE("a checkpoint restores the same network, its info and the optimiser's 
   const LoadedCheckpoint back = load_checkpoint(dir / "axial_fine.pt", {"light-unet", "axial", "fine"});
   CHECK(back.info.iteration == 42);
   CHECK(back.info.hyper["seed"] == 7);
-  CHECK(back.info.window_lower_hu == -100.0f);
+  CHECK(back.info.window.lower_hu == -100.0f);
   model->eval();
   back.model->eval();
   torch::InferenceMode guard;

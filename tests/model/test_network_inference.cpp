@@ -27,8 +27,8 @@ SliceBatch phantom_batch(View view) {
 TEST_CASE("a model set is six checkpoints that agree on network and window") {
   const NetworkSetInfo info = read_network_set(kShipped);
   CHECK(info.model == "light-unet");
-  CHECK(info.window_lower_hu == -100);
-  CHECK(info.window_upper_hu == 240);
+  CHECK(info.window.lower_hu == -100);
+  CHECK(info.window.upper_hu == 240);
 
   test::ScratchDir dir("network-set");
   for (const auto& e : fs::directory_iterator(kShipped))

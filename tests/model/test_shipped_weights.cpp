@@ -28,8 +28,8 @@ TEST_CASE("the six shipped networks load as the model, view and scale their name
       CHECK(c.info.iteration >= 1500);
       REQUIRE(c.info.spacing_mm.has_value());
       CHECK(*c.info.spacing_mm == Vec3{2, 2, 2});
-      CHECK(c.info.window_lower_hu == -100.0f);
-      CHECK(c.info.window_upper_hu == 240.0f);
+      CHECK(c.info.window.lower_hu == -100.0f);
+      CHECK(c.info.window.upper_hu == 240.0f);
     }
 }
 

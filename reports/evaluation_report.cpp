@@ -1,0 +1,117 @@
+#include "evaluation_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "../evaluation/surface_distance.hpp"
+#include "../pipeline/errors.hpp"
+
+namespace c2f {
+
+namespace {
+std::string number(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v); }
+
+// The paper's stop rule for the final result.
+constexpr double kFinalStopDsc = 0.95;
+}  // namespace
+
+CaseEvaluation evaluate_case(const CaseResult& r, int fold) {
+  if (!r.error.empty()) throw Error(r.error);
+  if (!r.input.label || r.rounds.empty() || r.round_masks.size() != r.rounds.size())
+    throw Error(r.input.id + ": evaluation needs the case's label and every round's mask");
+  CaseEvaluation e;
+  e.id = r.input.id;
+  e.fold = fold;
+  e.view_dsc = r.rounds[0].view_dsc;
+  e.coarse_dsc = r.rounds[0].dsc;
+  for (std::size_t t = 1; t < r.rounds.size(); ++t) {
+    e.fine_dsc.push_back(r.rounds[t].dsc);
+    e.d_t.push_back(r.rounds[t].d_t);
+  }
+  e.coarse = segmentation_metrics(*r.round_masks.front(), *r.input.label);
+  e.final = segmentation_metrics(*r.round_masks[std::size_t(stop_iteration(e.d_t, kFinalStopDsc))], *r.input.label);
+  e.seconds = r.seconds;
+  return e;
+}
+
+std::string per_case_csv_header() {
+  return "case,fold,dsc_coronal,dsc_sagittal,dsc_axial,dsc_coarse,"
+         "dsc_fine_1,dsc_fine_2,dsc_fine_3,dsc_fine_5,dsc_fine_10,iterations_095,dsc_stop_090,dsc_stop_095,dsc_stop_098,"
+         "dsc_stop_099,dsc_best,dsc_oracle,jaccard,precision,recall,hd95_mm,assd_mm,coarse_hd95_mm,coarse_assd_mm,seconds\n";
+}
+
+std::string per_case_csv_row(const CaseEvaluation& e) {
+  const auto fine = [&](int t) { return e.fine_dsc[std::size_t(std::min<int>(t, int(e.fine_dsc.size())) - 1)]; };
+  const auto stop = [&](double th) { return fine(stop_iteration(e.d_t, th)); };
+  const auto at = [&](int t) { return t <= int(e.fine_dsc.size()) ? number(fine(t)) : std::string(); };
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f}\n", e.id, e.fold,
+                     number(e.view_dsc[0]), number(e.view_dsc[1]), number(e.view_dsc[2]), number(e.coarse_dsc), at(1),
+                     at(2), at(3), at(5), at(10), stop_iteration(e.d_t, kFinalStopDsc), number(stop(0.90)),
+                     number(stop(0.95)), number(stop(0.98)), number(stop(0.99)),
+                     number(*std::max_element(e.fine_dsc.begin(), e.fine_dsc.end())),
+                     e.oracle_dsc >= 0 ? number(e.oracle_dsc) : "", number(e.final.jaccard), number(e.final.precision),
+                     number(e.final.recall), number(e.final.hd95_mm), number(e.final.assd_mm), number(e.coarse.hd95_mm),
+                     number(e.coarse.assd_mm), e.seconds);
+}
+
+std::string per_case_csv(const std::vector<CaseEvaluation>& cases) {
+  std::string out = per_case_csv_header();
+  for (const auto& e : cases) out += per_case_csv_row(e);
+  return out;
+}
+
+std::string evaluation_tables_markdown(const std::vector<CaseEvaluation>& cases) {
+  const auto mean_of = [&](auto get) {
+    double s = 0;
+    int n = 0;
+    for (const auto& e : cases)
+      if (!std::isnan(get(e))) s += get(e), ++n;
+    return n ? s / n : std::nan("");
+  };
+  const std::string extra = fmt::format(
+      "| measure (stop at d(t) > 0.95) | mean |\n|---|---|\n| Jaccard | {:.4f} |\n| precision | {:.4f} |\n"
+      "| recall | {:.4f} |\n| HD95 (mm) | {:.2f} |\n| ASSD (mm) | {:.2f} |\n",
+      mean_of([](const auto& e) { return e.final.jaccard; }), mean_of([](const auto& e) { return e.final.precision; }),
+      mean_of([](const auto& e) { return e.final.recall; }), mean_of([](const auto& e) { return e.final.hd95_mm; }),
+      mean_of([](const auto& e) { return e.final.assd_mm; }));
+  return fmt::format(
+      "## Table 1: coarse segmentation by view ({} cases)\n\n{}\n## Table 2: coarse to fine\n\n{}\n"
+      "## Table 3: compared\n\n{}\n## Other measures\n\n{}",
+      cases.size(), markdown_table(table1(cases)), markdown_table(table2(cases)), markdown_table(table3(cases)), extra);
+}
+
+Chart mean_d_t_chart(const std::vector<CaseEvaluation>& cases, int iterations) {
+  Chart c;
+  c.kind = Chart::Kind::Line, c.title = "mean d(t) over cases", c.x_label = "iteration t", c.y_label = "d(t)";
+  for (int t = 1; t <= iterations; ++t) {
+    double s = 0;
+    for (const auto& e : cases) s += e.d_t.at(std::size_t(t - 1));
+    c.x.push_back(t);
+    c.y.push_back(s / double(cases.size()));
+  }
+  c.x_min = 1, c.x_max = iterations, c.y_min = std::min(0.5, *std::min_element(c.y.begin(), c.y.end())), c.y_max = 1;
+  return c;
+}
+
+Chart stop_iterations_chart(const std::vector<CaseEvaluation>& cases, int iterations) {
+  Chart c;
+  c.kind = Chart::Kind::Bars, c.title = "iterations until d(t) > 0.95", c.x_label = "iterations", c.y_label = "cases";
+  std::vector<double> counts(std::size_t(iterations), 0);
+  for (const auto& e : cases) counts.at(std::size_t(stop_iteration(e.d_t, kFinalStopDsc) - 1)) += 1;
+  for (int t = 1; t <= iterations; ++t) c.x.push_back(t), c.y.push_back(counts[std::size_t(t - 1)]);
+  c.x_min = 0, c.x_max = iterations + 1, c.y_max = std::max(1.0, *std::max_element(counts.begin(), counts.end()));
+  return c;
+}
+
+Chart coarse_vs_final_chart(const std::vector<CaseEvaluation>& cases) {
+  Chart c;
+  c.kind = Chart::Kind::Scatter, c.title = "DSC per case", c.x_label = "coarse DSC",
+  c.y_label = "final DSC (d(t) > 0.95)";
+  for (const auto& e : cases) c.x.push_back(e.coarse_dsc), c.y.push_back(e.final.dice);
+  c.diagonal = true;
+  return c;
+}
+
+}  // namespace c2f

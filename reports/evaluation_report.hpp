@@ -1,0 +1,36 @@
+#pragma once
+// What c2f-eval writes for a cohort, each from one source, the per-case records (CaseEvaluation):
+//   per_case.csv            one row per case: the coarse views and their fusion, the fine rounds,
+//                           the stop rules, the oracle box, the final result's measures, seconds
+//   tables.md               Tables 1-3 (evaluation.hpp) and the final result's other measures
+//   d_t.png, iterations.png, dsc_coarse_vs_fine.png: the charts below
+#include <string>
+#include <vector>
+
+#include "../evaluation/evaluation.hpp"
+#include "../graphs/segmentation_graph.hpp"
+#include "../io/plot.hpp"
+
+namespace c2f {
+
+// A case's record from a result that kept every round's mask (keep_iterations) and has the label;
+// the final result stops at d(t) > 0.95. Baselines and the oracle row are the caller's to add.
+// Throws Error for a failed result or one without its rounds' masks or label.
+CaseEvaluation evaluate_case(const CaseResult& result, int fold);
+
+std::string per_case_csv_header();  // with its newline
+std::string per_case_csv_row(const CaseEvaluation& e);  // with its newline; NaN measures are empty
+std::string per_case_csv(const std::vector<CaseEvaluation>& cases);
+
+// Tables 1-3 and the mean Jaccard, precision, recall, HD95 and ASSD of the final result (NaN
+// distances, from empty masks, left out), in Markdown.
+std::string evaluation_tables_markdown(const std::vector<CaseEvaluation>& cases);
+
+// The paper's Figure 3: mean d(t) over cases against t = 1 .. iterations (every case ran them all).
+Chart mean_d_t_chart(const std::vector<CaseEvaluation>& cases, int iterations);
+// How many cases needed each number of iterations until d(t) > 0.95.
+Chart stop_iterations_chart(const std::vector<CaseEvaluation>& cases, int iterations);
+// Per case, the coarse DSC against the final one, beside y = x.
+Chart coarse_vs_final_chart(const std::vector<CaseEvaluation>& cases);
+
+}  // namespace c2f
