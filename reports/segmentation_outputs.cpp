@@ -1,11 +1,15 @@
 #include "segmentation_outputs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "../evaluation/organ_statistics.hpp"
 #include "../io/case_store.hpp"
+#include "../io/dicom.hpp"
+#include "../io/dicom_seg.hpp"
 #include "../io/nifti.hpp"
 #include "../io/overlay.hpp"
 #include "../pipeline/atomic_file.hpp"
@@ -65,6 +69,7 @@ nlohmann::json case_report(const CaseResult& r) {
     rounds.push_back(one);
   }
   j["d_t"] = d_t;
+  if (!d_t.empty()) j["final_d_t"] = d_t.back();
   if (!r.rounds.empty() && r.rounds.front().dsc >= 0) {
     j["dsc_coarse"] = r.rounds.front().dsc;
     j["truth_in_coarse_box"] = r.rounds.front().truth_in_box;
@@ -90,21 +95,50 @@ nlohmann::json case_report(const CaseResult& r) {
   j["input_spacing_mm"] = j["grid"]["spacing_mm"];
   j["network_spacing_mm"] = j["network_grid"]["spacing_mm"];
   j["resampled"] = network.dims != r.input.image->dims();
+  const OrganStatistics s = organ_statistics(r.mask, *r.input.image);
+  j["statistics"] = {{"volume_ml", s.volume_ml},
+                     {"hu", {{"mean", s.mean_hu}, {"sd", s.sd_hu}, {"min", s.min_hu}, {"max", s.max_hu}}},
+                     {"box_lps_mm", {{"min", s.box_min_lps_mm}, {"max", s.box_max_lps_mm}}},
+                     {"centroid_lps_mm", s.centroid_lps_mm},
+                     {"touches_first_slice", s.touches_first_slice},
+                     {"touches_last_slice", s.touches_last_slice},
+                     {"touches_field_of_view_edge", s.touches_field_of_view_edge},
+                     {"incomplete", s.incomplete()},
+                     {"components", s.components}};
   return j;
 }
 
-void write_case_outputs(const fs::path& out_dir, const CaseResult& r, const OutputOptions& options) {
+std::vector<std::string> write_case_outputs(const fs::path& out_dir, const CaseResult& r, const OutputOptions& options) {
+  std::vector<std::string> warnings;
   const fs::path dir = out_dir / r.input.id;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw OutputError(dir.string(), "cannot create the case's folder: " + ec.message());
   if (r.error.empty()) {
     write_nifti(dir / "mask.nii.gz", r.mask, r.input.layout);
-    if (options.probability && r.probability) {
+    if (options.probability && r.probability && options.probability_file == ProbabilityFile::H5) {
       CaseStoreWriter store(dir / "probability.h5", 1);
       store.add(r.input);
       store.add_probability(r.input.id, "fused", *r.probability);
       store.commit();
+    } else if (options.probability && r.probability) {
+      if (options.probability_float32) {
+        write_nifti(dir / "probability.nii.gz", *r.probability, r.input.layout);
+      } else {  // 0-255: a viewer's default window shows it, at a quarter of the size
+        Mask scaled(r.probability->geometry(), 0);
+        const float* p = r.probability->data();
+        std::uint8_t* q = scaled.data();
+        for (std::int64_t i = 0; i < scaled.size(); ++i) q[i] = std::uint8_t(std::lround(std::clamp(p[i], 0.f, 1.f) * 255.f));
+        write_nifti(dir / "probability.nii.gz", scaled, r.input.layout);
+      }
+    }
+    std::error_code dir_ec;
+    if (options.dicom_seg && !r.input.source.empty() && fs::is_directory(r.input.source, dir_ec) && is_dicom_folder(r.input.source)) {
+      try {
+        write_dicom_seg(dir / "seg.dcm", r.input, r.mask);
+      } catch (const InputError& e) {
+        warnings.push_back(fmt::format("no DICOM-SEG for {}: {}", r.input.id, e.what()));
+      }
     }
     if (options.overlays && r.input.label) {
       fs::create_directories(dir / "overlay", ec);
@@ -115,6 +149,7 @@ void write_case_outputs(const fs::path& out_dir, const CaseResult& r, const Outp
     }
   }
   write_text_atomically(dir / "report.json", case_report(r).dump(2) + "\n");
+  return warnings;
 }
 
 std::optional<nlohmann::json> finished_case_report(const fs::path& case_dir) {
@@ -134,7 +169,7 @@ std::optional<nlohmann::json> finished_case_report(const fs::path& case_dir) {
 void remove_stale_case_temporaries(const fs::path& case_dir) {
   std::error_code ec;
   if (!fs::is_directory(case_dir, ec)) return;
-  for (const char* name : {"report.json", "mask.nii.gz", "probability.h5"}) remove_stale_temporaries(case_dir / name);
+  for (const char* name : {"report.json", "mask.nii.gz", "probability.h5", "probability.nii.gz", "seg.dcm"}) remove_stale_temporaries(case_dir / name);
   if (fs::is_directory(case_dir / "overlay", ec))
     for (const auto& e : fs::directory_iterator(case_dir / "overlay", ec)) {
       const std::string n = e.path().filename().string();

@@ -24,14 +24,22 @@ nlohmann::json summary_entry(const CaseResult& r, const std::string& case_id) {
 }
 
 std::string summary_csv_header() {
-  return "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error\n";
+  // The statistics come last, so that readers of the earlier columns find them where they were.
+  return "case,dsc_coarse,dsc_final,truth_in_coarse_box,iterations,stop,coarse_empty,seconds,error,"
+         "volume_ml,mean_hu,components,incomplete,final_d_t\n";
 }
 
 std::string summary_csv_row(const nlohmann::json& e) {
-  return fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\"\n", e.value("case", ""), csv_number(measure(e, "dsc_coarse")),
+  std::string statistics = ",,,";  // four empty fields
+  if (e.contains("statistics")) {
+    const nlohmann::json& s = e["statistics"];
+    statistics = fmt::format("{:.3f},{:.1f},{},{}", s.value("volume_ml", 0.0), s["hu"].value("mean", 0.0),
+                             s.value("components", 0), s.value("incomplete", false) ? 1 : 0);
+  }
+  return fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\",{},{}\n", e.value("case", ""), csv_number(measure(e, "dsc_coarse")),
                      csv_number(measure(e, "dsc")), csv_number(measure(e, "truth_in_coarse_box")),
                      e.value("iterations", 0), e.value("stop", ""), e.value("coarse_empty", false) ? 1 : 0,
-                     e.value("seconds", 0.0), e.value("error", ""));
+                     e.value("seconds", 0.0), e.value("error", ""), statistics, csv_number(measure(e, "final_d_t")));
 }
 
 std::string console_table_header() {

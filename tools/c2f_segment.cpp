@@ -70,7 +70,16 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_flag("--coarse-post-processing", o.coarse_post_processing,
                "keep the coarse mask's components of at least half the largest before its box (not in the paper)");
-  app.add_flag("--save-probability", outputs.probability, "write OUT/<case>/probability.h5 with the last fused map");
+  std::string probability_file;
+  app.add_option("--save-probability", probability_file,
+                 "write the last fused map on the input's grid: h5 (OUT/<case>/probability.h5, with image and label; "
+                 "the default when no value is given) or nifti (OUT/<case>/probability.nii.gz)")
+      ->expected(0, 1)
+      ->check(CLI::IsMember({"", "h5", "nifti"}));
+  app.add_flag("--probability-float32", outputs.probability_float32,
+               "with --save-probability nifti: float32 in [0, 1] instead of uint8 scaled to 0-255");
+  app.add_flag("--dicom-seg,!--no-dicom-seg", outputs.dicom_seg,
+               "for a DICOM series input, also write OUT/<case>/seg.dcm, a DICOM Segmentation referencing it (default: on)");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
   app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
@@ -80,6 +89,8 @@ int main(int argc, char** argv) {
     if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
     if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
     outputs.overlays = !no_overlays;
+    outputs.probability = app.count("--save-probability") > 0;
+    outputs.probability_file = probability_file == "nifti" ? c2f::ProbabilityFile::Nifti : c2f::ProbabilityFile::H5;
     o.keep_probability = outputs.probability;
     o.validate();
     if (!label.empty() && !fs::is_regular_file(label)) throw c2f::InputError(label, "no such label file");
@@ -138,8 +149,10 @@ int main(int argc, char** argv) {
     const auto t0 = c2f::StageClock::now();
     const auto sink = [&](c2f::CaseResult&& r) {
       ++done;
-      if (r.error.empty()) c2f::write_case_outputs(out, r, outputs);
-      else  // one line that names the file; a failed case leaves no folder behind
+      if (r.error.empty()) {
+        for (const std::string& w : c2f::write_case_outputs(out, r, outputs))
+          fmt::print(stderr, "{}c2f-segment: warning: {}\n", tty ? "\r\x1b[K" : "", w);
+      } else  // one line that names the file; a failed case leaves no folder behind
         fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
       summary.add(c2f::summary_entry(r, cases[r.index].id));
       if (!quiet) {

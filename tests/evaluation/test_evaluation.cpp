@@ -57,7 +57,7 @@ TEST_CASE("Table 2 rows from one pass per case, computed by hand") {
   CHECK(csv_table(t2).find("\"coarse\",50.0000,14.1421,60.0000,40.0000,,,2") != std::string::npos);
 }
 
-TEST_CASE("Table 3 sets the method beside the baselines; a missing baseline mask counts as 0") {
+TEST_CASE("Table 3 sets the method beside the baselines, a missing baseline mask counts as 0") {
   auto a = record(0.6, {0.8}, {0.99}), b = record(0.5, {0.7}, {0.99});
   a.baseline_dsc["other"] = 0.5;
   const auto t3 = table3({a, b});

@@ -46,7 +46,7 @@ TEST_CASE("organ statistics of a box of known voxels: volume, HU, box and centro
   CHECK_FALSE(s.incomplete());
 }
 
-TEST_CASE("a mask touching the last slice or the field of view's edge is incomplete; components are 6-connected") {
+TEST_CASE("a mask touching the last slice or the field of view's edge is incomplete, components are 6-connected") {
   Mask m(grid(), 0);
   const Image hu(grid(), 0.f);
   m(5, 5, 5) = 1;  // the last axial slice

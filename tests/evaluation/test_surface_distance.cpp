@@ -52,7 +52,7 @@ TEST_CASE("overlap measures and surface distances of a cube against a shifted cu
   CHECK(m.hd95_mm == doctest::Approx(1.0));
 }
 
-TEST_CASE("identical masks are at distance 0; an empty mask has no surface distance") {
+TEST_CASE("identical masks are at distance 0, an empty mask has no surface distance") {
   Mask a = empty_mask({8, 8, 8}, {0.7, 0.7, 2.5});
   fill(a, {{1, 2, 3}, {5, 6, 7}});
   const auto same = segmentation_metrics(a, a);

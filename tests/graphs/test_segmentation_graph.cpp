@@ -161,7 +161,7 @@ TEST_CASE("an empty coarse result is reported and the fine stage looks at the wh
   CHECK(count_foreground(r.mask) == 0);
 }
 
-TEST_CASE("a case that cannot be read fails alone; the others finish, whatever the cases in flight") {
+TEST_CASE("a case that cannot be read fails alone, the others finish, whatever the cases in flight") {
   std::vector<Case> cases;
   for (int i = 0; i < 5; ++i) cases.push_back(encoded_case(i, {36, 36, 24}));
   std::vector<Mask> masks_one;

@@ -65,7 +65,7 @@ TEST_CASE("a model set records its training grid, and six networks of different 
   CHECK(read_checkpoint_info(dir / "fine_coronal.pt").spacing_mm == Vec3{2, 2, 2});
 }
 
-TEST_CASE("NetworkInference gives sigmoid maps of the batch's size; channels-last changes nothing but speed") {
+TEST_CASE("NetworkInference gives sigmoid maps of the batch's size, channels-last changes nothing but speed") {
   const SliceBatch batch = phantom_batch(View::Coronal);
   NetworkInference plain(kShipped);
   InferenceOptions cl;

@@ -55,8 +55,9 @@ TEST_CASE("a resumed case's report.json and the same case segmented now give the
   const nlohmann::json fresh = summary_entry(r, "case_003");
   const nlohmann::json resumed = written_and_read(fresh);
   CHECK(summary_csv_row(resumed) == summary_csv_row(fresh));
-  // By hand: DSCs to 6 decimals, iterations = rounds - 1, seconds to 3 decimals, no error.
-  CHECK(summary_csv_row(fresh) == "case_003,0.812500,0.902344,0.937500,2,converged,0,1.375,\"\"\n");
+  // By hand: DSCs to 6 decimals, iterations = rounds - 1, seconds to 3 decimals, no error; then
+  // 3 voxels of 2 mm^3 = 0.006 ml at -1000 HU, one component away from the edges, final d(t) 0.97.
+  CHECK(summary_csv_row(fresh) == "case_003,0.812500,0.902344,0.937500,2,converged,0,1.375,\"\",0.006,-1000.0,1,0,0.970000\n");
 }
 
 TEST_CASE("a failed case's row keeps its id and error, its measures empty") {
@@ -66,13 +67,13 @@ TEST_CASE("a failed case's row keeps its id and error, its measures empty") {
   r.seconds = 0.5;
   const nlohmann::json entry = summary_entry(r, "case_007");  // its input never loaded: no id of its own
   CHECK(entry == nlohmann::json{{"case", "case_007"}, {"error", r.error}, {"seconds", 0.5}});
-  CHECK(summary_csv_row(entry) == "case_007,,,,0,,0,0.500,\"/data/case_007.nii.gz: not a NIfTI file\"\n");
+  CHECK(summary_csv_row(entry) == "case_007,,,,0,,0,0.500,\"/data/case_007.nii.gz: not a NIfTI file\",,,,,\n");
   CHECK(console_table_row(entry) == "case_007             failed: /data/case_007.nii.gz: not a NIfTI file\n");
 }
 
 TEST_CASE("without a label the DSC columns are empty in the CSV and dashes on the console") {
   const nlohmann::json entry = summary_entry(finished_case(/*with_label=*/false), "case_003");
-  CHECK(summary_csv_row(entry) == "case_003,,,,2,converged,0,1.375,\"\"\n");
+  CHECK(summary_csv_row(entry) == "case_003,,,,2,converged,0,1.375,\"\",0.006,-1000.0,1,0,0.970000\n");
   CHECK(console_table_row(entry) == "case_003                      -          -          -          2       1.4\n");
 }
 
@@ -102,7 +103,7 @@ TEST_CASE("a cohort's summary: every case in the CSV and the console table, only
   const std::string csv = summary.csv();
   CHECK(csv.starts_with(summary_csv_header()));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);
-  CHECK(csv.find("case_005,,,,0,,0,0.000,\"case_005: the infer stage failed: out of memory\"\n") != std::string::npos);
+  CHECK(csv.find("case_005,,,,0,,0,0.000,\"case_005: the infer stage failed: out of memory\",,,,,\n") != std::string::npos);
   const std::string table = summary.console_table();
   CHECK(table.find("resumed") != std::string::npos);
   CHECK(table.find("case_005             failed:") != std::string::npos);
@@ -133,4 +134,16 @@ TEST_CASE("the totals, the stage table and the timing JSON are read off one repo
   CHECK(t["inference"] == "light-unet on cpu");
   REQUIRE(t["stages"].size() == 2);
   CHECK(t["stages"][1] == nlohmann::json{{"stage", "infer"}, {"busy_seconds", 7.25}, {"calls", 12}, {"share_of_wall", 0.725}});
+}
+
+TEST_CASE("the report holds the organ statistics and the final d(t)") {
+  const nlohmann::json report = summary_entry(finished_case(), "case_003");
+  REQUIRE(report.contains("statistics"));
+  const auto& s = report["statistics"];
+  CHECK(s["volume_ml"].get<double>() == doctest::Approx(0.006));
+  CHECK(s["hu"]["mean"].get<double>() == -1000);
+  CHECK(s["components"] == 1);
+  CHECK(s["incomplete"] == false);
+  CHECK(s["centroid_lps_mm"].size() == 3);
+  CHECK(report["final_d_t"].get<double>() == 0.97);
 }

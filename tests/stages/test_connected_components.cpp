@@ -9,7 +9,7 @@ using namespace c2f;
 using test::empty_mask;
 using test::fill;
 
-TEST_CASE("components of at least half the largest are kept; 6-connectivity, not 26") {
+TEST_CASE("components of at least half the largest are kept, 6-connectivity, not 26") {
   Mask m = empty_mask({20, 20, 20});
   fill(m, {{0, 0, 0}, {4, 4, 4}});      // 64: the largest
   fill(m, {{10, 10, 10}, {14, 14, 12}});  // 32: exactly half, kept

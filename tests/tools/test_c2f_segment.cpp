@@ -88,6 +88,8 @@ TEST_CASE("c2f-segment reads one file or a DICOM series, takes --label, and keep
   CHECK(summary["cases"][0].contains("dsc_coarse"));  // the NIH layout brings its label
   CHECK(fs::exists(dir / "out" / id / "probability.h5"));
   CHECK_FALSE(fs::exists(dir / "out" / id / "overlay"));
+  CHECK(fs::exists(dir / "out" / id / "seg.dcm"));  // a DICOM series input gets its DICOM-SEG by default
+  CHECK(summary["cases"][0]["statistics"]["volume_ml"].get<double>() >= 0);
   // The first fine round of the released code's preset looks at the box plus 20 voxels.
   const auto rounds = summary["cases"][0]["rounds"];
   REQUIRE(rounds.size() >= 2);
@@ -98,6 +100,40 @@ TEST_CASE("c2f-segment reads one file or a DICOM series, takes --label, and keep
   for (int a = 0; a < 3; ++a) {
     CHECK(lo[std::size_t(a)] == std::max(0, box_lo[std::size_t(a)] - 20));
     CHECK(hi[std::size_t(a)] == std::min(dims[std::size_t(a)], box_hi[std::size_t(a)] + 20));
+  }
+}
+
+TEST_CASE("the probability map as NIfTI on the input's grid: uint8 0-255 or float32, the mask its threshold at 0.5") {
+  test::ScratchDir dir("segment-probability");
+  make_phantoms(dir / "cohort", "--cases 1 --seed 78 --size 64x64x32 --layout nih", dir.path());
+  for (const bool float32 : {false, true}) {
+    CAPTURE(float32);
+    const fs::path out = dir / (float32 ? "out-f32" : "out-u8");
+    const auto r = test::run(C2F_SEGMENT_EXE,
+                             "-i " + (dir / "cohort").string() + " -o " + out.string() +
+                                 " --iterations 1 --save-probability nifti --no-dicom-seg --no-overlays -q" +
+                                 (float32 ? " --probability-float32" : ""),
+                             dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const std::string id = read_json(out / "summary.json")["cases"][0]["case"];
+    CHECK_FALSE(fs::exists(out / id / "seg.dcm"));
+    CHECK_FALSE(fs::exists(out / id / "probability.h5"));
+    const NiftiHeader mask_header = read_nifti_header(out / id / "mask.nii.gz");
+    const NiftiHeader p_header = read_nifti_header(out / id / "probability.nii.gz");
+    CHECK(p_header.grid.same_grid(mask_header.grid));
+    CHECK(p_header.datatype_name == (float32 ? "float32" : "uint8"));
+    const Mask mask = read_nifti_mask(out / id / "mask.nii.gz").mask;
+    const Image p = read_nifti(out / id / "probability.nii.gz").image;
+    REQUIRE(p.dims() == mask.dims());
+    std::int64_t disagree = 0, outside = 0;
+    for (std::int64_t i = 0; i < mask.size(); ++i) {
+      const float v = float32 ? p.data()[i] : p.data()[i] / 255.f;
+      outside += v < 0.f || v > 1.f;
+      disagree += (v >= 0.5f) != (mask.data()[i] != 0);
+    }
+    CHECK(outside == 0);
+    CHECK(disagree == 0);
+    CHECK(count_foreground(mask) > 0);
   }
 }
 

@@ -144,7 +144,7 @@ TEST_CASE("geometric parts move image and label together") {
   }
 }
 
-TEST_CASE("scaling and elastic keep the sample's size; crop shrinks it to at least the least share") {
+TEST_CASE("scaling and elastic keep the sample's size, crop shrinks it to at least the least share") {
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
     TrainingSample s = square_sample();
     randomize_sample(s, only("scaling,elastic"), {}, seed);
@@ -262,7 +262,7 @@ TEST_CASE("resolution and blur soften an edge but keep the flat parts") {
   }
 }
 
-TEST_CASE("parts are named on the command line; unknown names and bad magnitudes throw") {
+TEST_CASE("parts are named on the command line, unknown names and bad magnitudes throw") {
   const DomainRandomization r = parse_domain_randomization("intensity,noise");
   for (const char* name : {"crop", "scaling", "elastic", "resolution", "blur", "gamma", "bias"}) {
     CAPTURE(name);
