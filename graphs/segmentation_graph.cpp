@@ -199,8 +199,10 @@ class Steps {
     return r;
   }
 
+  // BoundingBox3D of S(t): PasteBack already took it for the round's record; a second scan of the
+  // full grid would find the same box.
   BoxFound bounding_box(const RoundResult& r) const {
-    return {r.round.input, r.round.iteration + 1, BoundingBox3D{}(*r.mask)};
+    return {r.round.input, r.round.iteration + 1, r.record.box};
   }
 
   Round crop(const BoxFound& b) const {
