@@ -119,4 +119,19 @@ if(C2F_BUILD_MODEL)
     c2f_missing("LibTorch (TorchConfig.cmake)" libtorch-dev)
   endif()
   message(STATUS "c2f: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+  # The second CPU back end (--backend opencv) runs ONNX exports in OpenCV's DNN module; protobuf
+  # edits a graph's input shape before OpenCV imports it. Optional: a build without them has the
+  # torch back end only (the GPU machines' carried OpenCV holds core and imgproc alone).
+  set(c2f_opencv_libs ${OpenCV_LIBS})  # a second find_package(OpenCV) names only its components
+  find_package(OpenCV QUIET COMPONENTS dnn)
+  set(OpenCV_LIBS ${c2f_opencv_libs})
+  find_package(Protobuf QUIET)
+  if(OpenCV_dnn_FOUND AND Protobuf_FOUND)
+    set(C2F_HAVE_OPENCV_DNN ON)
+    message(STATUS "c2f: OpenCV DNN back end (OpenCV ${OpenCV_VERSION}, protobuf ${Protobuf_VERSION})")
+  else()
+    set(C2F_HAVE_OPENCV_DNN OFF)
+    message(STATUS "c2f: no OpenCV DNN back end (needs libopencv-dev's dnn module and libprotobuf-dev)")
+  endif()
 endif()

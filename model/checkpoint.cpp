@@ -121,7 +121,8 @@ void save_checkpoint(const fs::path& path, SegmentationModelImpl& model, const C
 namespace {
 torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo& info,
                                             std::optional<std::uint32_t>* crc = nullptr,
-                                            std::vector<ZipRecord>* records = nullptr) {
+                                            std::vector<ZipRecord>* records = nullptr,
+                                            nlohmann::json* stored = nullptr) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path.string(), "no such file");
   if (fs::is_directory(path, ec)) throw InputError(path.string(), "not a readable checkpoint (a folder)");
@@ -143,6 +144,7 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
     if (j.value("format", "") != kFormat) throw InputError(path.string(), "unknown checkpoint format");
     info = CheckpointInfo::from_json(j);
     if (crc && j.contains("weights_crc32")) *crc = j.at("weights_crc32").get<std::uint32_t>();
+    if (stored) *stored = j;
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string(), std::string("corrupt checkpoint info: ") + e.what());
   } catch (const std::invalid_argument& e) {
@@ -190,6 +192,13 @@ CheckpointInfo read_checkpoint_info(const fs::path& path) {
   CheckpointInfo info;
   open_archive(path, info);
   return info;
+}
+
+nlohmann::json read_checkpoint_record(const fs::path& path) {
+  CheckpointInfo info;
+  nlohmann::json stored;
+  open_archive(path, info, nullptr, nullptr, &stored);
+  return stored;
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectation& expect) {

@@ -45,6 +45,9 @@ void save_checkpoint(const std::filesystem::path& path, SegmentationModelImpl& m
 
 // Reads only the info. Throws InputError naming the file if it is not a c2f checkpoint.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
+// The info record as stored, with the weights' CRC-32 ("weights_crc32"): what an exported copy
+// of the network (ONNX metadata c2f_info) carries to name its checkpoint.
+nlohmann::json read_checkpoint_record(const std::filesystem::path& path);
 
 // Builds the model the checkpoint names and loads its weights (and the optimiser's state into
 // `optimizer`, if given and stored). Throws InputError naming the file and the mismatch.

@@ -6,6 +6,7 @@
 
 #include "checkpoint.hpp"
 #include "mac_counting.hpp"
+#include "onnx_inference.hpp"
 #include "runtime.hpp"
 #include "torch_pch.hpp"
 
@@ -91,8 +92,27 @@ NetworkSetInfo read_network_set(const fs::path& folder) {
   return set;
 }
 
+InferenceBackend parse_inference_backend(const std::string& name) {
+  if (name == "torch") return InferenceBackend::Torch;
+  if (name == "opencv") return InferenceBackend::OpenCV;
+  throw OptionError("unknown inference back end '" + name + "' (expected torch or opencv)");
+}
+
+const char* inference_backend_name(InferenceBackend backend) {
+  return backend == InferenceBackend::OpenCV ? "opencv" : "torch";
+}
+
 void InferenceOptions::validate() const {
   check_device_name(device);
+  if (backend == InferenceBackend::OpenCV) {
+#ifndef C2F_HAVE_OPENCV_DNN
+    throw OptionError("this build has no OpenCV DNN back end (configure with libopencv-dev's dnn module and libprotobuf-dev)");
+#endif
+    if (!torch::Device(check_device_name(device)).is_cpu())
+      throw OptionError("the OpenCV back end runs on the CPU; use --backend torch for " + device);
+    if (precision != "auto" && precision != "fp32") throw OptionError("the OpenCV back end runs fp32, not " + precision);
+    if (channels_last) throw OptionError("--channels-last is for the torch back end");
+  }
   if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
     throw OptionError("unknown precision '" + precision + "' (expected auto, fp32, bf16 or fp16)");
   // LibTorch 1.13's CPU autocast leaves GroupNorm with bf16 inputs and fp32 weights: low
@@ -114,6 +134,7 @@ struct NetworkInference::Impl {
   torch::Tensor staging;                            // pinned host memory (CUDA)
   std::int64_t macs = 0;
   std::array<SegmentationModel, 6> networks;  // [scale * 3 + view]
+  std::unique_ptr<ViewInference> onnx;        // the OpenCV back end, when chosen
   SegmentationModel& network(Scale scale, View view) { return networks[std::size_t(scale) * 3 + std::size_t(view)]; }
 };
 
@@ -128,6 +149,18 @@ NetworkInference::NetworkInference(const fs::path& folder, const InferenceOption
                          : impl_->info.precision == "fp16" ? torch::kFloat16
                                                            : torch::kFloat32;
   impl_->channels_last = options.channels_last || impl_->device.is_cuda();
+  if (options.backend == InferenceBackend::OpenCV) {
+#ifdef C2F_HAVE_OPENCV_DNN
+    // The checkpoints still name the set (window, grid); the graphs must be exported from them.
+    std::array<nlohmann::json, 6> records;
+    for (Scale scale : kScales)
+      for (View view : kViews)
+        records[std::size_t(scale) * 3 + std::size_t(view)] = read_checkpoint_record(checkpoint_path(folder, scale, view));
+    impl_->onnx = std::make_unique<OnnxInference>(options.onnx_folder.empty() ? folder : options.onnx_folder, records,
+                                                  torch::get_num_threads());
+#endif
+    return;
+  }
   if (impl_->device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // slice sizes repeat
   for (Scale scale : kScales)
     for (View view : kViews) {
@@ -145,6 +178,7 @@ NetworkInference::NetworkInference(const fs::path& folder, const InferenceOption
 NetworkInference::~NetworkInference() = default;
 
 void NetworkInference::predict(Scale scale, const SliceBatch& batch, std::vector<float>& probabilities) {
+  if (impl_->onnx) return impl_->onnx->predict(scale, batch, probabilities);
   const std::int64_t n = batch.range.count(), h = batch.height(), w = batch.width();
   if (std::int64_t(batch.data.size()) != n * 3 * h * w) throw std::invalid_argument("NetworkInference: batch size mismatch");
   torch::InferenceMode inference;
@@ -178,10 +212,13 @@ void NetworkInference::predict(Scale scale, const SliceBatch& batch, std::vector
 }
 
 std::string NetworkInference::describe() const {
+  if (impl_->onnx) return impl_->onnx->describe();
   return fmt::format("{} on {} ({})", impl_->info.model, impl_->info.device, impl_->info.precision);
 }
 
-std::int64_t NetworkInference::multiply_adds() const { return impl_->macs; }
+std::int64_t NetworkInference::multiply_adds() const {
+  return impl_->onnx ? impl_->onnx->multiply_adds() : impl_->macs;
+}
 
 const NetworkSetInfo& NetworkInference::info() const { return impl_->info; }
 

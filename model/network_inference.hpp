@@ -29,6 +29,12 @@ struct NetworkSetInfo {
 // or file: a missing checkpoint, a mismatched one, networks or windows that differ.
 NetworkSetInfo read_network_set(const std::filesystem::path& folder);
 
+// Who runs the networks: LibTorch (the checkpoints themselves), or OpenCV's DNN module (their
+// ONNX exports, CPU only: onnx_inference.hpp).
+enum class InferenceBackend { Torch, OpenCV };
+InferenceBackend parse_inference_backend(const std::string& name);  // "torch", "opencv"; throws OptionError
+const char* inference_backend_name(InferenceBackend backend);
+
 // How the networks run. On a GPU: "bf16" autocast (the default there), channels-last memory,
 // cuDNN autotuning, inputs staged in pinned host memory and copied without blocking; a batch's
 // result is fetched once, when the batch is done (no host sync inside the network).
@@ -36,6 +42,8 @@ struct InferenceOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
   std::string precision = "auto"; // "fp32", "bf16", "fp16" (bf16, fp16: CUDA only); "auto": bf16 on CUDA, fp32 on CPU
   bool channels_last = false;     // also the default on CUDA (set there whatever this says)
+  InferenceBackend backend = InferenceBackend::Torch;
+  std::filesystem::path onnx_folder;  // OpenCV: <scale>_<view>.onnx (default: the model folder)
   void validate() const;          // throws OptionError
   std::string resolved_precision() const;
 };
@@ -45,7 +53,7 @@ class NetworkInference final : public ViewInference {
   // Loads the six networks onto the device (checked).
   NetworkInference(const std::filesystem::path& folder, const InferenceOptions& options = {});
   NetworkInference(const std::filesystem::path& folder, const std::string& device)
-      : NetworkInference(folder, InferenceOptions{device}) {}
+      : NetworkInference(folder, options_on(device)) {}
   ~NetworkInference() override;
 
   void predict(Scale scale, const SliceBatch& batch, std::vector<float>& probabilities) override;
@@ -54,6 +62,11 @@ class NetworkInference final : public ViewInference {
   const NetworkSetInfo& info() const;
 
  private:
+  static InferenceOptions options_on(const std::string& device) {
+    InferenceOptions o;
+    o.device = device;
+    return o;
+  }
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

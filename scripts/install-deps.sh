@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtbb-dev          # oneTBB flow graph
-  libopencv-dev       # image ops, PNG previews
+  libopencv-dev       # image ops, PNG previews; its DNN module is the second CPU back end
+  libprotobuf-dev     # sets an ONNX graph's input shape for OpenCV's DNN module
   libtorch-dev        # LibTorch (CPU) for the models
   libhdf5-dev         # HDF5 C++ API: case store, Keras weights
   libfmt-dev
@@ -21,6 +22,7 @@ packages=(
   zlib1g-dev
   python3-numpy python3-h5py   # tests check that h5py reads the case store
   python3-torch                # tests check that Python loads c2f checkpoints (examples/python)
+  python3-onnx                 # c2f-models --export-onnx writes ONNX through torch.onnx
 )
 
 missing=()

@@ -2,9 +2,14 @@
 // stripping a training checkpoint down to the weights and their info, for shipping; and an
 // untrained model set (six freshly initialised networks) for timing runs where no trained
 // weights exist, such as fcn8s-vgg16 on a GPU machine; and a checkpoint's info (--info), which
-// loads its weights too, so that a zero exit means the file is whole.
+// loads its weights too, so that a zero exit means the file is whole; and ONNX exports of a
+// checkpoint or of a model folder's six (--export-onnx), for ONNX runtimes and --backend opencv.
+#include <cstdlib>
+
 #include "../model/checkpoint.hpp"
+#include "../model/onnx_export.hpp"
 #include "../model/segmentation_model.hpp"
+#include "inference_cli.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {
@@ -16,12 +21,30 @@ int main(int argc, char** argv) {
   std::vector<std::string> untrained;
   app.add_option("--untrained-set", untrained, "MODEL DIR: six untrained checkpoints of MODEL in DIR (for timing only)")
       ->expected(2);
+  std::vector<std::string> onnx;
+  app.add_option("--export-onnx", onnx,
+                 "IN OUT: checkpoint IN to the ONNX file OUT, or the six checkpoints of model folder IN to "
+                 "OUT/<scale>_<view>.onnx")
+      ->expected(2);
   std::string info_of;
   app.add_option("--info", info_of, "CHECKPOINT: load it and print its info (model, scale, view, iteration) as JSON");
   return c2f::run_tool(app, argc, argv, [&] {
     if (!info_of.empty()) {
       const auto c = c2f::load_checkpoint(info_of);
       fmt::print("{}\n", c.info.to_json().dump(2));
+      return 0;
+    }
+    if (!onnx.empty()) {
+      // The interpreter: $C2F_PYTHON, else the one found at configure time (with torch and onnx).
+      const char* python = std::getenv("C2F_PYTHON");
+      const c2f::OnnxExporter exporter{python && *python ? python : C2F_EXPORT_PYTHON,
+                                       c2f::shipped_file("python/export_onnx.py", C2F_SOURCE_EXPORTER)};
+      if (std::filesystem::is_directory(onnx[0])) {
+        for (const auto& f : c2f::export_onnx_set(onnx[0], onnx[1], exporter)) fmt::print("{}\n", f.string());
+      } else {
+        c2f::export_onnx(onnx[0], onnx[1], exporter);
+        fmt::print("{} -> {}\n", onnx[0], onnx[1]);
+      }
       return 0;
     }
     if (!strip.empty()) {

@@ -18,6 +18,7 @@ namespace c2f {
 struct InferenceCli {
   InferenceOptions options;
   int threads = 0;
+  std::string backend = inference_backend_name(InferenceBackend::Torch);
 
   void add_to(CLI::App& app) {
     app.add_option("--device", options.device, "cpu, cuda or cuda:N")
@@ -30,9 +31,19 @@ struct InferenceCli {
     app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")
         ->capture_default_str()
         ->check(cli::at_least(0));
+    app.add_option("--backend", backend, "torch (the checkpoints, LibTorch) or opencv (their ONNX exports, OpenCV DNN, CPU)")
+        ->capture_default_str()
+        ->check(cli::parsed_by([](const std::string& s) { parse_inference_backend(s); }));
+    app.add_option("--onnx", options.onnx_folder,
+                   "with --backend opencv: folder of <scale>_<view>.onnx (default: the model folder; "
+                   "c2f-models --export-onnx writes them)");
   }
-  // Sets LibTorch's CPU threads (before any network runs); returns the number set.
-  int apply() const { return set_intra_op_threads(threads); }
+  // Sets the CPU threads the networks use (before any network runs) and the back end; returns
+  // the number of threads.
+  int apply() {
+    options.backend = parse_inference_backend(backend);
+    return set_intra_op_threads(threads);
+  }
 };
 
 // --preset, --frame and --coarse-fusion, read the same way by c2f-segment, c2f-eval and c2f-bench:

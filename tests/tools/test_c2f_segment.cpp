@@ -9,6 +9,7 @@
 
 #include "../../io/medical_image.hpp"
 #include "../../io/nifti.hpp"
+#include "../../evaluation/metrics.hpp"
 #include "tools/tool_runner.hpp"
 
 using namespace c2f;
@@ -135,6 +136,37 @@ TEST_CASE("the probability map as NIfTI on the input's grid: uint8 0-255 or floa
     CHECK(disagree == 0);
     CHECK(count_foreground(mask) > 0);
   }
+}
+
+TEST_CASE("c2f-models --export-onnx, then c2f-segment --backend opencv: the torch back end's masks") {
+  test::ScratchDir dir("segment-opencv");
+  const fs::path shipped = fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet";
+  const auto exported = test::run(C2F_MODELS_EXE, "--export-onnx " + shipped.string() + " " + (dir / "onnx").string(),
+                                  dir.path());
+  REQUIRE_MESSAGE(exported.exit_code == 0, exported.err);
+  CHECK(test::count_lines(exported.out) == 6);
+  make_phantoms(dir / "cohort", "--cases 1 --seed 78 --size 64x64x32", dir.path());
+  std::vector<Mask> masks;
+  for (const std::string backend : {"torch", "opencv"}) {
+    const fs::path out = dir / backend;
+    const auto r = test::run(C2F_SEGMENT_EXE,
+                             "-i " + (dir / "cohort").string() + " -o " + out.string() + " --iterations 2 --no-overlays" +
+                                 " --backend " + backend + " --onnx " + (dir / "onnx").string(),
+                             dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK((r.err.find("OpenCV DNN") != std::string::npos) == (backend == "opencv"));
+    const std::string id = read_json(out / "summary.json")["cases"][0]["case"];
+    masks.push_back(read_nifti_mask(out / id / "mask.nii.gz").mask);
+  }
+  REQUIRE(count_foreground(masks[0]) > 0);
+  CHECK(dice(masks[0], masks[1]) >= 0.99);
+  // Without the graphs: one line naming the missing file.
+  const auto r = test::run(C2F_SEGMENT_EXE,
+                           "-i " + (dir / "cohort").string() + " -o " + (dir / "none").string() + " --backend opencv",
+                           dir.path());
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("coarse_coronal.onnx") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "none"));
 }
 
 TEST_CASE("a real CT at 3 mm and a 2 mm DICOM series: masks lie voxel for voxel on each input's own grid") {
