@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,8 @@
 #include "../io/case_store.hpp"
 #include "../io/cohort.hpp"
 #include "../io/nifti.hpp"
+#include "../model/model_registry.hpp"
+#include "../model/runtime.hpp"
 #include "../phantom/phantom.hpp"
 #include "../pipeline/atomic_file.hpp"
 #include "../stages/bounding_box.hpp"
@@ -32,6 +35,7 @@
 #include "../stages/window.hpp"
 #include "../tools/inference_cli.hpp"
 #include "../tools/tool_main.hpp"
+#include "peak_flops.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -367,9 +371,11 @@ int main(int argc, char** argv) {
   std::string large = "512x512x250", small = "128x128x64", models, out = "bench.json", python;
   int repeats = 5, cases = 6, in_flight = 3;
   bool do_stages = false, do_graph = false, do_scaling = false, do_peer = false, do_volume = false, quick = false;
+  bool do_peak = false;
   int fine_rounds = 3;
   double peak_tflops = 0;
   std::vector<int> slices{32, 64, 128, 256};
+  app.add_flag("--peak", do_peak, "this CPU's measured fp32 peak (FMA chains, SGEMM) and each network's share of it");
   app.add_flag("--stages", do_stages, "per-stage throughput beside memcpy");
   app.add_flag("--graph", do_graph, "the graph on a cohort: 1 case in flight vs --in-flight");
   app.add_flag("--scaling", do_scaling, "seconds per case against the number of slices");
@@ -420,8 +426,8 @@ int main(int argc, char** argv) {
       return memory_child(memory_child_args[0], std::stoul(memory_child_args[1]), std::stoul(memory_child_args[2]));
     if (do_memory) return memory_bench(c2f::parse_size(large), memory_in_flight, memory_cases, out);
     if (!resampling_maps.empty()) return resampling_bench(resampling_maps, resampling_spacings, repeats, out);
-    if (!do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)
-      do_stages = do_graph = do_scaling = do_peer = do_volume = true;
+    if (!do_peak && !do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)
+      do_peak = do_stages = do_graph = do_scaling = do_peer = do_volume = true;
     if (quick) {
       large = "128x128x64", small = "64x64x32", repeats = std::min(repeats, 2), cases = std::min(cases, 2);
       slices = {8, 16, 24, 32};
@@ -435,6 +441,43 @@ int main(int argc, char** argv) {
 
     json report{{"device", inference.options.device}, {"threads", used_threads}, {"cores", std::thread::hardware_concurrency()},
                 {"preset", preset.preset}};
+    // The CPU's peak, measured once: the --peak section and the --volume share use it.
+    std::optional<c2f::bench::FmaPeak> cpu_peak;
+    const auto measured_peak = [&]() -> const c2f::bench::FmaPeak& {
+      if (!cpu_peak) cpu_peak = c2f::bench::measure_fma_peak(used_threads, quick ? 0.2 : 0.5);
+      return *cpu_peak;
+    };
+    if (do_peak) {
+      const auto one = c2f::bench::measure_fma_peak(1, quick ? 0.2 : 0.5);
+      const auto& all = measured_peak();
+      const int n = quick ? 512 : 2048;
+      const double sgemm = c2f::sgemm_gflops(n, quick ? 2 : 5);
+      const auto rt = c2f::torch_runtime();
+      fmt::print("CPU peak, fp32 ({}): 1 thread {:.1f} GFLOP/s, {} threads {:.1f} GFLOP/s\n"
+                 "SGEMM {}x{} through LibTorch ({} threads): {:.1f} GFLOP/s, {:.1f} % of the peak\n"
+                 "LibTorch {}: oneDNN {}, MKL {}, {} intra-op threads\n",
+                 all.fma ? "AVX2 FMA chains" : "scalar chains, no AVX2 FMA: a lower bound", one.gflops, all.threads,
+                 all.gflops, n, n, rt.intra_op_threads, sgemm, 100 * sgemm / all.gflops, rt.version,
+                 rt.mkldnn ? "yes" : "no", rt.mkl ? "yes" : "no", rt.intra_op_threads);
+      json networks = json::array();
+      const int side = quick ? 96 : 192, batch = 8;  // about an axial slice of the 2 mm grid
+      for (const auto& name : c2f::model_names()) {
+        if (name == "fcn8s-vgg16" && quick) continue;  // 134 M parameters: minutes on 2 cores
+        const auto speed = c2f::forward_speed(name, batch, side, side, quick ? 1 : 3);
+        fmt::print("  {:<14} forward {}x3x{}x{}: {:.3f} s, {:.1f} GFLOP/s, {:.1f} % of the peak\n", name, batch, side,
+                   side, speed.seconds, speed.gflops(), 100 * speed.gflops() / all.gflops);
+        networks.push_back({{"model", name}, {"batch", batch}, {"side", side}, {"seconds", speed.seconds},
+                            {"gflops", speed.gflops()}, {"share_of_peak", speed.gflops() / all.gflops}});
+      }
+      fmt::print("\n");
+      report["peak"] = {{"fma", all.fma},
+                        {"gflops_one_thread", one.gflops},
+                        {"gflops_all_threads", all.gflops},
+                        {"threads", all.threads},
+                        {"sgemm", {{"n", n}, {"gflops", sgemm}, {"share_of_peak", sgemm / all.gflops}}},
+                        {"libtorch", {{"version", rt.version}, {"onednn", rt.mkldnn}, {"mkl", rt.mkl}}},
+                        {"networks", networks}};
+    }
     if (do_stages) {
       json stages = json::object();
       for (const std::string& size : {large, small}) {
@@ -524,17 +567,22 @@ int main(int argc, char** argv) {
       for (const auto& st : rep.stages)
         if (st.stage == "infer") model_s = st.busy_seconds;
       const double tflops = 2 * macs / model_s * 1e-12;
+      // On the CPU the peak is this machine's, measured; on a GPU the one given.
+      const bool cpu = inference.options.device == "cpu";
+      const double peak = cpu ? measured_peak().gflops * 1e-3 : peak_tflops;
       fmt::print("one {} volume, file to mask ({}, {} fine rounds): {:.2f} s; networks busy {:.2f} s ({:.1f} % of the "
                  "wall time), {:.1f} GMAC, {:.3f} TFLOP/s while busy{}\n\n",
                  large, net->describe(), fine_rounds > 0 ? std::to_string(fine_rounds) : std::string("stop-rule"), wall,
                  model_s, 100 * model_s / wall, macs * 1e-9, tflops,
-                 peak_tflops > 0 ? fmt::format(", {:.1f} % of the {} TFLOP/s peak", 100 * tflops / peak_tflops, peak_tflops)
-                                 : std::string());
+                 peak > 0 ? fmt::format(", {:.1f} % of the {:.3f} TFLOP/s {} peak", 100 * tflops / peak, peak,
+                                        cpu ? "measured" : "given")
+                          : std::string());
       json stages = json::array();
       for (const auto& st : rep.stages) stages.push_back({{"stage", st.stage}, {"busy_s", st.busy_seconds}, {"calls", st.calls}});
       report["volume"] = {{"size", large},           {"model", net->describe()}, {"fine_rounds", fine_rounds},
                           {"wall_s", wall},          {"model_busy_s", model_s},  {"model_busy_share", model_s / wall},
-                          {"multiply_adds", macs},   {"tflops_while_busy", tflops}, {"stages", stages}};
+                          {"multiply_adds", macs},   {"tflops_while_busy", tflops}, {"stages", stages},
+                          {"peak_tflops", peak},     {"share_of_peak", peak > 0 ? tflops / peak : 0.0}};
     }
 
     if (do_peer) {

@@ -11,7 +11,7 @@
 
 using namespace c2f;
 
-TEST_CASE("c2f-bench --quick: stages against memcpy, cases in flight, scaling, and a peer that agrees") {
+TEST_CASE("c2f-bench --quick: the CPU's peak, stages against memcpy, cases in flight, scaling, and a peer that agrees") {
   test::ScratchDir dir("bench");
   const auto r = test::run(C2F_BENCH_EXE, std::string("--quick --python ") + C2F_PYTHON + " -o " + (dir / "b.json").string(),
                            dir.path());
@@ -33,4 +33,15 @@ TEST_CASE("c2f-bench --quick: stages against memcpy, cases in flight, scaling, a
   CHECK(j["graph"]["wall_ratio_many_to_one"].get<double>() > 0);
   CHECK(j["scaling"].size() == 4);
   CHECK(j["peer"]["dsc_min"].get<double>() >= 0.99);
+  // The peak is measured, and every network's speed and the volume's are reported as a share of it.
+  const auto& peak = j["peak"];
+  CHECK(peak["gflops_one_thread"].get<double>() > 0);
+  CHECK(peak["gflops_all_threads"].get<double>() > 0);
+  CHECK(peak["sgemm"]["gflops"].get<double>() > 0);
+  REQUIRE(peak["networks"].size() >= 1);
+  for (const auto& n : peak["networks"]) {
+    CHECK(n["share_of_peak"].get<double>() > 0);
+    CHECK(n["share_of_peak"].get<double>() < 1.5);  // above the peak would mean a miscount
+  }
+  CHECK(j["volume"]["share_of_peak"].get<double>() > 0);
 }
