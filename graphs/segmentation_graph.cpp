@@ -11,6 +11,7 @@
 
 #include "../evaluation/metrics.hpp"
 #include "../pipeline/errors.hpp"
+#include "../stages/blank_slices.hpp"
 #include "../stages/bounding_box.hpp"
 #include "../stages/connected_components.hpp"
 #include "../stages/crop_with_frame.hpp"
@@ -323,7 +324,9 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   auto window = step<Round, CaseInput>(g, flow::unlimited, kWindow, guard, [&](const CaseInput& c) { return steps.window(c); });
   flow::broadcast_node<Round> rounds(g);
   flow::function_node<Round, ViewRequest> request(g, flow::unlimited, &Steps::request);
-  TriPlanarInference tri_planar(g, inference, {o.batch_slices, o.batches_in_flight});
+  BlankSliceSkipping skipping(inference);
+  ViewInference& network = o.skip_blank_slices ? static_cast<ViewInference&>(skipping) : inference;
+  TriPlanarInference tri_planar(g, network, {o.batch_slices, o.batches_in_flight});
   flow::join_node<std::tuple<Round, ViewMaps>, flow::key_matching<RoundKey, RoundKeyHashCompare>> round_with_views(
       g, [](const Round& r) { return r.key(); }, [](const ViewMaps& m) { return m.key; });
   auto fusion = step<FusedRound, std::tuple<Round, ViewMaps>>(g, flow::unlimited, kFusion, guard, [&](const auto& j) { return steps.fuse(j); });
@@ -379,6 +382,8 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   report.seconds = seconds_since(t_start);
   report.cases = count;
   report.failed = failed;
+  report.images = skipping.images_seen();
+  report.blank_images_skipped = skipping.images_skipped();
   for (int s = 0; s < kStageCount; ++s) {
     report.stages.push_back(clocks[s].report(kStageNames[s]));
     if (s == kWindow)

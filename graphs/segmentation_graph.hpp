@@ -52,6 +52,9 @@ struct SegmentationOptions {
   // detections far from the pancreas then no longer stretch the box the fine stage looks at.
   bool coarse_post_processing = false;
   std::int64_t batch_slices = 8;   // 3-slice images per forward pass
+  // Blank 3-slice images (all 0 after windowing: air) get the network's known map of a blank
+  // image instead of a pass (stages/blank_slices.hpp); the masks are the same.
+  bool skip_blank_slices = true;
   std::size_t cases_in_flight = 2;
   std::size_t batches_in_flight = 4;
   bool keep_iterations = false;    // keep S(t) of every round in the result (evaluation)
@@ -83,6 +86,7 @@ struct CaseResult {
 struct SegmentationReport {
   double seconds = 0;
   std::size_t cases = 0, failed = 0;
+  std::int64_t images = 0, blank_images_skipped = 0;  // 3-slice images of all rounds, and those not run
   std::vector<StageTime> stages;  // graph order
 };
 

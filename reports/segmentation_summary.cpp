@@ -74,7 +74,8 @@ std::string stage_table(const SegmentationReport& report) {
 
 nlohmann::json timing_json(const SegmentationReport& report, const std::string& inference) {
   nlohmann::json timing{{"seconds", report.seconds}, {"cases", report.cases},        {"failed", report.failed},
-                        {"inference", inference},    {"stages", nlohmann::json::array()}};
+                        {"inference", inference},    {"stages", nlohmann::json::array()},
+                        {"images", report.images},   {"blank_images_skipped", report.blank_images_skipped}};
   for (const auto& s : report.stages)
     timing["stages"].push_back({{"stage", s.stage}, {"busy_seconds", s.busy_seconds}, {"calls", s.calls},
                                 {"share_of_wall", s.busy_seconds / std::max(report.seconds, 1e-9)}});

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   std::string input, out, label, models, window, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
-  bool no_overlays = false, quiet = false, resume = false;
+  bool no_overlays = false, quiet = false, resume = false, no_skip_blank = false;
   app.add_option("-i,--input", input, "a NIfTI file, a DICOM series folder, or a cohort folder (NIH, MSD, plain)")
       ->required();
   app.add_option("-o,--out", out, "output folder; each case goes to OUT/<case>/")->required();
@@ -83,12 +83,15 @@ int main(int argc, char** argv) {
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
   app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
+  app.add_flag("--no-skip-blank", no_skip_blank,
+               "run the networks on blank (all-air) 3-slice images too, instead of copying their known map");
 
   return c2f::run_tool(app, argc, argv, [&] {
     o = preset.apply(o);
     if (!fine_fusion.empty()) o.fine_fusion.rule = c2f::parse_fusion_rule(fine_fusion);
     if (!weights.empty()) o.coarse_fusion.weights = o.fine_fusion.weights = parse_fusion_weights(weights);
     outputs.overlays = !no_overlays;
+    o.skip_blank_slices = !no_skip_blank;
     outputs.probability = app.count("--save-probability") > 0;
     outputs.probability_file = probability_file == "nifti" ? c2f::ProbabilityFile::Nifti : c2f::ProbabilityFile::H5;
     o.keep_probability = outputs.probability;
