@@ -11,6 +11,7 @@
 
 #include "../model/checkpoint.hpp"
 #include "../model/model_registry.hpp"
+#include "../model/runtime.hpp"
 #include "../model/train_step.hpp"
 #include "../model/vgg_weights.hpp"  // the registry's loaders return its report
 #include "../pipeline/atomic_file.hpp"
@@ -37,7 +38,11 @@ void TrainingOptions::validate() const {
   randomization.validate();
   coarse.validate();
   fine.validate();
+  if (resolved_precision() == "fp16")
+    throw OptionError("fp16 training needs loss scaling, which c2f's training does not do: use bf16 (CUDA) or fp32");
 }
+
+std::string TrainingOptions::resolved_precision() const { return resolve_precision(device, precision); }
 
 Optimizer TrainingOptions::resolved_optimizer() const { return optimizer.value_or(model_entry(model).optimizer); }
 
@@ -92,8 +97,17 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
     model = entry.make();
     if (!o.vgg_weights.empty()) entry.load_vgg_weights(*model, o.vgg_weights);
   }
+  // The optimiser is made over the parameters where they train; its restored state follows them.
+  const torch::Device device(check_device_name(o.device));
+  const std::string precision = o.resolved_precision();
+  const c10::ScalarType autocast = precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  if (precision != "fp32") info.hyper["precision"] = precision;
+  if (!device.is_cpu()) model->to(device);
   auto optimizer = make_optimizer(*model, o.resolved_optimizer(), o.resolved_learning_rate());
-  if (start > 0) load_optimizer_state(o.checkpoint, *optimizer);
+  if (start > 0) {
+    load_optimizer_state(o.checkpoint, *optimizer);
+    if (!device.is_cpu()) move_optimizer_state(*optimizer, device);
+  }
 
   std::FILE* log = nullptr;
   if (!o.log_csv.empty()) {
@@ -133,7 +147,8 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
   flow::sequencer_node<SamplePtr> in_order(g, [start](const SamplePtr& s) { return std::size_t(s->iteration - start); });
   flow::function_node<SamplePtr, flow::continue_msg> train(g, flow::serial, [&](const SamplePtr& s) {
     const auto t = Clock::now();
-    const double loss = train_step(*model, *optimizer, {s->image.data(), s->label.data(), s->height, s->width});
+    const double loss =
+        train_step(*model, *optimizer, {s->image.data(), s->label.data(), s->height, s->width}, device, autocast);
     window_loss += loss;
     ++window_count;
     const std::int64_t done = s->iteration + 1;
@@ -177,7 +192,7 @@ TrainingReport train_network(const TrainingCohort& cohort, const TrainingOptions
     double sum = 0;
     for (std::size_t i = 0; i < plan.size(); ++i) {
       const TrainingSample s = clean(plan.at(std::int64_t(i)));  // measured on the samples as they are
-      sum += predict_dsc(*model, {s.image.data(), s.label.data(), s.height, s.width});
+      sum += predict_dsc(*model, {s.image.data(), s.label.data(), s.height, s.width}, device);
     }
     report.train_dsc = sum / double(plan.size());
   }

@@ -48,9 +48,16 @@ struct TrainingOptions {
   bool resume = false;               // continue from `checkpoint` if it exists
   std::filesystem::path vgg_weights; // fcn8s-vgg16: ImageNet VGG-16 weights for a fresh start
   bool evaluate = false;             // after training, measure the DSC on every training sample
+  // Where the network trains ("cpu", "cuda", "cuda:N") and at what precision ("auto": bf16
+  // autocast on CUDA, fp32 on the CPU; "fp32"; "bf16": CUDA only), spelled as for inference
+  // (model/runtime.hpp). fp16 is refused: it needs loss scaling, which training does not do.
+  // Checkpoints are read onto the CPU whatever device wrote them.
+  std::string device = "cpu";
+  std::string precision = "auto";
 
   void validate() const;  // throws OptionError
   Optimizer resolved_optimizer() const;
+  std::string resolved_precision() const;  // "fp32" or "bf16"
   double resolved_learning_rate() const;
 };
 

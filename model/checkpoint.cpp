@@ -131,7 +131,7 @@ torch::serialize::InputArchive open_archive(const fs::path& path, CheckpointInfo
   torch::serialize::InputArchive archive;
   c10::IValue text;
   try {
-    archive.load_from(path.string());
+    archive.load_from(path.string(), torch::Device(torch::kCPU));  // whatever device wrote it
     if (!archive.try_read("c2f_info", text) || !text.isString())
       throw InputError(path.string(), "not a c2f checkpoint (no c2f_info record)");
   } catch (const InputError&) {

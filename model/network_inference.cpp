@@ -9,9 +9,7 @@
 #include "onnx_inference.hpp"
 #include "runtime.hpp"
 #include "torch_pch.hpp"
-
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
+#include "autocast.hpp"
 
 #include "../pipeline/errors.hpp"
 
@@ -26,34 +24,6 @@ fs::path checkpoint_path(const fs::path& folder, Scale scale, View view) {
 
 constexpr std::array<Scale, 2> kScales{Scale::Coarse, Scale::Fine};
 
-// Autocast on for one forward pass, on the CPU or CUDA; off again however the pass ends.
-// LibTorch 2.4 replaced the per-device setters by ones that take the device type.
-class AutocastScope {
- public:
-  AutocastScope(bool cuda, c10::ScalarType type) : cuda_(cuda) { set(true, type); }
-  ~AutocastScope() {
-    set(false, c10::ScalarType::Undefined);
-    at::autocast::clear_cache();
-  }
-
- private:
-  void set(bool on, c10::ScalarType type) const {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    const c10::DeviceType device = cuda_ ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
-    if (on) at::autocast::set_autocast_dtype(device, type);
-    at::autocast::set_autocast_enabled(device, on);
-#else
-    if (cuda_) {
-      if (on) at::autocast::set_autocast_gpu_dtype(type);
-      at::autocast::set_enabled(on);
-    } else {
-      if (on) at::autocast::set_autocast_cpu_dtype(type);
-      at::autocast::set_cpu_enabled(on);
-    }
-#endif
-  }
-  bool cuda_;
-};
 }  // namespace
 
 NetworkSetInfo read_network_set(const fs::path& folder) {
@@ -103,7 +73,6 @@ const char* inference_backend_name(InferenceBackend backend) {
 }
 
 void InferenceOptions::validate() const {
-  check_device_name(device);
   if (backend == InferenceBackend::OpenCV) {
 #ifndef C2F_HAVE_OPENCV_DNN
     throw OptionError("this build has no OpenCV DNN back end (configure with libopencv-dev's dnn module and libprotobuf-dev)");
@@ -113,18 +82,10 @@ void InferenceOptions::validate() const {
     if (precision != "auto" && precision != "fp32") throw OptionError("the OpenCV back end runs fp32, not " + precision);
     if (channels_last) throw OptionError("--channels-last is for the torch back end");
   }
-  if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
-    throw OptionError("unknown precision '" + precision + "' (expected auto, fp32, bf16 or fp16)");
-  // LibTorch 1.13's CPU autocast leaves GroupNorm with bf16 inputs and fp32 weights: low
-  // precision is for CUDA, where autocast runs normalisation in fp32.
-  if ((precision == "fp16" || precision == "bf16") && torch::Device(check_device_name(device)).is_cpu())
-    throw OptionError(precision + " inference needs a CUDA device; the CPU runs fp32");
+  resolve_precision(device, precision);
 }
 
-std::string InferenceOptions::resolved_precision() const {
-  if (precision != "auto") return precision;
-  return torch::Device(check_device_name(device)).is_cuda() ? "bf16" : "fp32";
-}
+std::string InferenceOptions::resolved_precision() const { return resolve_precision(device, precision); }
 
 struct NetworkInference::Impl {
   NetworkSetInfo info;

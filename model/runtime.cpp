@@ -77,4 +77,16 @@ std::string check_device_name(const std::string& name) {
   return device.str();
 }
 
+std::string resolve_precision(const std::string& device, const std::string& precision) {
+  const bool cuda = torch::Device(check_device_name(device)).is_cuda();
+  if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
+    throw OptionError("unknown precision '" + precision + "' (expected auto, fp32, bf16 or fp16)");
+  // LibTorch 1.13's CPU autocast leaves GroupNorm with bf16 inputs and fp32 weights: low
+  // precision is for CUDA, where autocast runs normalisation in fp32.
+  if ((precision == "fp16" || precision == "bf16") && !cuda)
+    throw OptionError(precision + " needs a CUDA device; the CPU runs fp32");
+  if (precision == "auto") return cuda ? "bf16" : "fp32";
+  return precision;
+}
+
 }  // namespace c2f

@@ -38,4 +38,9 @@ ForwardSpeed forward_speed(const std::string& model, int batch, int height, int 
 // "cpu", "cuda" or "cuda:N", checked against the runtime; throws OptionError otherwise.
 std::string check_device_name(const std::string& name);
 
+// The precision a network runs at on `device` (checked as above), for inference and training
+// alike: "auto" is bf16 (autocast) on CUDA and fp32 on the CPU; "fp32"; "bf16" and "fp16" need
+// CUDA. Throws OptionError for another name, or low precision on the CPU.
+std::string resolve_precision(const std::string& device, const std::string& precision);
+
 }  // namespace c2f

@@ -1,12 +1,13 @@
 #include "train_step.hpp"
 
+#include "autocast.hpp"
 #include "dsc_loss.hpp"
 #include "../pipeline/errors.hpp"
 
 namespace c2f {
 
 double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
-                  const torch::Device& device) {
+                  const torch::Device& device, c10::ScalarType autocast) {
   // Grad mode is per thread and oneTBB runs bodies on its own workers: set it here.
   torch::AutoGradMode grad(true);
   model.train();
@@ -14,7 +15,15 @@ double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimiz
   const auto x = torch::from_blob(const_cast<float*>(in.image), {1, 3, in.height, in.width}, opts).to(device);
   const auto y = torch::from_blob(const_cast<float*>(in.label), {1, 3, in.height, in.width}, opts).to(device);
   optimizer.zero_grad();
-  const auto loss = dsc_loss(torch::sigmoid(model.forward(x)), y);
+  torch::Tensor logits;
+  if (autocast == torch::kFloat) {
+    logits = model.forward(x);
+  } else {
+    const AutocastScope scope(device.is_cuda(), autocast);
+    logits = model.forward(x);
+  }
+  // The loss in fp32 whatever the forward pass ran in; backward outside autocast, as torch.autocast asks.
+  const auto loss = dsc_loss(torch::sigmoid(logits.to(torch::kFloat)), y);
   loss.backward();
   optimizer.step();
   return loss.item<double>();
@@ -28,6 +37,19 @@ double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const
   const auto y = torch::from_blob(const_cast<float*>(in.label), {1, 3, in.height, in.width}, opts).to(device);
   const auto mask = (torch::sigmoid(model.forward(x)) >= 0.5).to(torch::kFloat);
   return dsc(mask, y)[0].item<double>();
+}
+
+void move_optimizer_state(torch::optim::Optimizer& optimizer, const torch::Device& device) {
+  const auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  for (auto& [key, state] : optimizer.state()) {
+    if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state.get())) {
+      adam->exp_avg(move(adam->exp_avg()));
+      adam->exp_avg_sq(move(adam->exp_avg_sq()));
+      adam->max_exp_avg_sq(move(adam->max_exp_avg_sq()));
+    } else if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(state.get())) {
+      sgd->momentum_buffer(move(sgd->momentum_buffer()));
+    }
+  }
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(SegmentationModelImpl& model, Optimizer optimizer,

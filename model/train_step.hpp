@@ -14,9 +14,14 @@ struct TrainStepInput {
   std::int64_t height = 0, width = 0;
 };
 
-// Returns the loss before the step.
+// Returns the loss before the step. `autocast` kBFloat16 or kHalf (CUDA): the forward pass under
+// autocast, as inference runs it; the loss and the backward pass in fp32 (kFloat: no autocast).
 double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
-                  const torch::Device& device = torch::kCPU);
+                  const torch::Device& device = torch::kCPU, c10::ScalarType autocast = torch::kFloat);
+
+// Moves an optimiser's state (Adam's moments, SGD's momentum) to the device its parameters are on,
+// after it was restored from a checkpoint, which holds it on the CPU.
+void move_optimizer_state(torch::optim::Optimizer& optimizer, const torch::Device& device);
 
 // DSC of the model's thresholded prediction (sigmoid >= 0.5) against the label, on one image.
 double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const torch::Device& device = torch::kCPU);

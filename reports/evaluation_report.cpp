@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fstream>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "../evaluation/surface_distance.hpp"
+#include "../io/overlay.hpp"
+#include "../pipeline/atomic_file.hpp"
 #include "../pipeline/errors.hpp"
 
 namespace c2f {
@@ -112,6 +117,103 @@ Chart coarse_vs_final_chart(const std::vector<CaseEvaluation>& cases) {
   for (const auto& e : cases) c.x.push_back(e.coarse_dsc), c.y.push_back(e.final.dice);
   c.diagonal = true;
   return c;
+}
+
+
+namespace {
+constexpr const char* kCaseFormat = "c2f-eval case 1";
+
+nlohmann::json value(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+double number_of(const nlohmann::json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
+nlohmann::json values(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(value(x));
+  return a;
+}
+std::vector<double> numbers_of(const nlohmann::json& j) {
+  std::vector<double> v;
+  for (const auto& x : j) v.push_back(number_of(x));
+  return v;
+}
+nlohmann::json metrics_json(const SegmentationMetrics& m) {
+  return {{"dice", value(m.dice)},       {"jaccard", value(m.jaccard)}, {"precision", value(m.precision)},
+          {"recall", value(m.recall)},   {"hd95_mm", value(m.hd95_mm)}, {"assd_mm", value(m.assd_mm)}};
+}
+SegmentationMetrics metrics_of(const nlohmann::json& j) {
+  SegmentationMetrics m;
+  m.dice = number_of(j.at("dice"));
+  m.jaccard = number_of(j.at("jaccard"));
+  m.precision = number_of(j.at("precision"));
+  m.recall = number_of(j.at("recall"));
+  m.hd95_mm = number_of(j.at("hd95_mm"));
+  m.assd_mm = number_of(j.at("assd_mm"));
+  return m;
+}
+}  // namespace
+
+std::string case_evaluation_json(const CaseEvaluation& e, int iterations) {
+  nlohmann::json baselines = nlohmann::json::object();
+  for (const auto& [name, dsc] : e.baseline_dsc) baselines[name] = value(dsc);
+  const nlohmann::json j{{"format", kCaseFormat},
+                         {"case", e.id},
+                         {"fold", e.fold},
+                         {"iterations", iterations},
+                         {"view_dsc", values({e.view_dsc.begin(), e.view_dsc.end()})},
+                         {"coarse_dsc", value(e.coarse_dsc)},
+                         {"fine_dsc", values(e.fine_dsc)},
+                         {"d_t", values(e.d_t)},
+                         {"oracle_dsc", value(e.oracle_dsc)},
+                         {"coarse", metrics_json(e.coarse)},
+                         {"final", metrics_json(e.final)},
+                         {"baseline_dsc", baselines},
+                         {"seconds", value(e.seconds)}};
+  return j.dump(2) + "\n";
+}
+
+CaseRecord read_case_evaluation(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file.string(), "cannot open case record");
+  CaseRecord record;
+  CaseEvaluation& e = record.evaluation;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    if (!j.is_object() || j.value("format", "") != kCaseFormat) throw InputError(file.string(), "not a c2f-eval case record");
+    e.id = j.at("case").get<std::string>();
+    e.fold = j.at("fold").get<int>();
+    record.iterations = j.at("iterations").get<int>();
+    if (record.iterations < 1) throw InputError(file.string(), "corrupt case record: iterations below 1");
+    const auto views = numbers_of(j.at("view_dsc"));
+    if (views.size() != 3) throw InputError(file.string(), "corrupt case record: view_dsc does not hold 3 values");
+    std::copy(views.begin(), views.end(), e.view_dsc.begin());
+    e.coarse_dsc = number_of(j.at("coarse_dsc"));
+    e.fine_dsc = numbers_of(j.at("fine_dsc"));
+    e.d_t = numbers_of(j.at("d_t"));
+    if (e.fine_dsc.empty() || e.fine_dsc.size() != e.d_t.size())
+      throw InputError(file.string(), "corrupt case record: fine_dsc and d_t must hold one value per iteration");
+    e.oracle_dsc = number_of(j.at("oracle_dsc"));
+    e.coarse = metrics_of(j.at("coarse"));
+    e.final = metrics_of(j.at("final"));
+    for (const auto& [name, dsc] : j.at("baseline_dsc").items()) e.baseline_dsc[name] = number_of(dsc);
+    e.seconds = number_of(j.at("seconds"));
+  } catch (const nlohmann::json::exception& x) {
+    throw InputError(file.string(), std::string("corrupt case record: ") + x.what());
+  }
+  return record;
+}
+
+std::filesystem::path case_evaluation_file(const std::filesystem::path& out_dir, const std::string& case_id) {
+  return out_dir / "cases" / (case_id + ".json");
+}
+
+void write_evaluation_outputs(const std::filesystem::path& dir, const std::vector<CaseEvaluation>& cases, int iterations) {
+  write_text_atomically(dir / "tables.md", evaluation_tables_markdown(cases));
+  write_text_atomically(dir / "table1.csv", csv_table(table1(cases)));
+  write_text_atomically(dir / "table2.csv", csv_table(table2(cases)));
+  write_text_atomically(dir / "table3.csv", csv_table(table3(cases)));
+  write_text_atomically(dir / "per_case.csv", per_case_csv(cases));
+  write_png(dir / "d_t.png", draw_chart(mean_d_t_chart(cases, iterations)));
+  write_png(dir / "iterations.png", draw_chart(stop_iterations_chart(cases, iterations)));
+  write_png(dir / "dsc_coarse_vs_fine.png", draw_chart(coarse_vs_final_chart(cases)));
 }
 
 }  // namespace c2f

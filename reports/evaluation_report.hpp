@@ -4,6 +4,9 @@
 //                           the stop rules, the oracle box, the final result's measures, seconds
 //   tables.md               Tables 1-3 (evaluation.hpp) and the final result's other measures
 //   d_t.png, iterations.png, dsc_coarse_vs_fine.png: the charts below
+//   cases/<case>.json       each case's record, written as its fold's evaluation ends; the tables
+//                           of a cohort evaluated in parts are built from these (c2f-eval --merge)
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -32,5 +35,23 @@ Chart mean_d_t_chart(const std::vector<CaseEvaluation>& cases, int iterations);
 Chart stop_iterations_chart(const std::vector<CaseEvaluation>& cases, int iterations);
 // Per case, the coarse DSC against the final one, beside y = x.
 Chart coarse_vs_final_chart(const std::vector<CaseEvaluation>& cases);
+
+// A case's record as cases/<case>.json holds it (NaN measures as null) and back, every number as it
+// was (JSON keeps a double's 17 digits), so tables built from read records are the same bytes.
+// `iterations`: the fine iterations the evaluation ran every case to (the charts' range).
+std::string case_evaluation_json(const CaseEvaluation& e, int iterations);
+struct CaseRecord {
+  CaseEvaluation evaluation;
+  int iterations = 0;
+};
+// Throws InputError naming the file: unreadable, or not a c2f-eval case record.
+CaseRecord read_case_evaluation(const std::filesystem::path& file);
+std::filesystem::path case_evaluation_file(const std::filesystem::path& out_dir, const std::string& case_id);
+
+// Writes tables.md, table1.csv, table2.csv, table3.csv, per_case.csv and the three charts under
+// out_dir, each atomically: all of c2f-eval's cohort files. `iterations`: the fine rounds every
+// case ran.
+void write_evaluation_outputs(const std::filesystem::path& out_dir, const std::vector<CaseEvaluation>& cases,
+                              int iterations);
 
 }  // namespace c2f

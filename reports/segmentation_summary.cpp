@@ -1,12 +1,16 @@
 #include "segmentation_summary.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "segmentation_outputs.hpp"
+#include "../pipeline/errors.hpp"
 
 namespace c2f {
+namespace fs = std::filesystem;
 
 namespace {
 bool failed(const nlohmann::json& entry) { return entry.contains("error"); }
@@ -82,7 +86,13 @@ nlohmann::json timing_json(const SegmentationReport& report, const std::string& 
   return timing;
 }
 
-void SegmentationSummary::add(nlohmann::json entry, bool resumed) { entries_.push_back({std::move(entry), resumed}); }
+void SegmentationSummary::add(nlohmann::json entry, bool resumed) {
+  // After every entry of a case id not above this one: case-id order, ties in arrival order.
+  const std::string id = entry.value("case", "");
+  const auto at = std::upper_bound(entries_.begin(), entries_.end(), id,
+                                   [](const std::string& a, const Entry& e) { return a < e.entry.value("case", ""); });
+  entries_.insert(at, {std::move(entry), resumed});
+}
 
 std::size_t SegmentationSummary::finished() const {
   return std::size_t(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return !failed(e.entry); }));
@@ -104,7 +114,95 @@ nlohmann::json SegmentationSummary::json(const nlohmann::json& timing) const {
   nlohmann::json cases = nlohmann::json::array();
   for (const Entry& e : entries_)
     if (!failed(e.entry)) cases.push_back(e.entry);
-  return {{"cases", cases}, {"timing", timing}};
+  nlohmann::json failed_entries = failures();
+  return {{"cases", cases}, {"failed", failed_entries}, {"timing", timing}};
+}
+
+std::vector<nlohmann::json> SegmentationSummary::failures() const {
+  std::vector<nlohmann::json> out;
+  for (const Entry& e : entries_)
+    if (failed(e.entry)) out.push_back(e.entry);
+  return out;
+}
+
+std::string part_summary_name(const CohortShare& share, const std::string& extension) {
+  return "summary." + share.file_tag() + extension;
+}
+
+std::vector<nlohmann::json> read_part_summaries(const fs::path& out_dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(out_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("summary.part-") && name.ends_with(".json") && name.find(".tmp-") == std::string::npos)
+      files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<nlohmann::json> parts;
+  for (const fs::path& f : files) {
+    try {
+      std::ifstream in(f);
+      nlohmann::json j = nlohmann::json::parse(in);
+      if (!j.is_object() || !j.contains("timing") || !j["timing"].is_object())
+        throw InputError(f.string(), "is not a c2f-segment part summary (no timing)");
+      j["file"] = f.filename().string();
+      parts.push_back(std::move(j));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(f.string(), std::string("corrupt part summary: ") + e.what());
+    }
+  }
+  return parts;
+}
+
+nlohmann::json merged_timing(const std::vector<nlohmann::json>& part_summaries, std::size_t failed) {
+  double seconds = 0;
+  std::size_t cases = 0;
+  std::string inference;
+  std::vector<std::string> order;  // stages in the order the first part that ran them lists them
+  std::map<std::string, std::pair<double, std::size_t>> busy;
+  nlohmann::json parts = nlohmann::json::array();
+  for (const auto& p : part_summaries) {
+    const nlohmann::json& t = p["timing"];
+    seconds = std::max(seconds, t.value("seconds", 0.0));
+    cases += t.value("cases", std::size_t(0));
+    if (inference.empty()) inference = t.value("inference", "");
+    for (const auto& s : t.value("stages", nlohmann::json::array())) {
+      const std::string name = s.value("stage", "");
+      if (!busy.count(name)) order.push_back(name);
+      busy[name].first += s.value("busy_seconds", 0.0);
+      busy[name].second += s.value("calls", std::size_t(0));
+    }
+    nlohmann::json part = t;
+    part["file"] = p.value("file", "");
+    parts.push_back(part);
+  }
+  nlohmann::json timing{{"seconds", seconds}, {"cases", cases},   {"failed", failed},
+                        {"inference", inference}, {"stages", nlohmann::json::array()}, {"parts", parts}};
+  for (const std::string& name : order)
+    timing["stages"].push_back({{"stage", name}, {"busy_seconds", busy[name].first}, {"calls", busy[name].second},
+                                {"share_of_wall", busy[name].first / std::max(seconds, 1e-9)}});
+  return timing;
+}
+
+SegmentationSummary merged_summary(const fs::path& out_dir, const std::vector<std::string>& case_ids,
+                                   const std::vector<nlohmann::json>& part_summaries) {
+  std::map<std::string, nlohmann::json> part_failures;
+  for (const auto& p : part_summaries)
+    for (const auto& f : p.value("failed", nlohmann::json::array()))
+      if (f.is_object()) part_failures[f.value("case", "")] = f;
+  SegmentationSummary summary;
+  for (const std::string& id : case_ids) {
+    if (const auto report = finished_case_report(out_dir / id)) {
+      summary.add(*report);
+    } else if (const auto f = part_failures.find(id); f != part_failures.end()) {
+      summary.add(f->second);
+    } else {
+      summary.add({{"case", id},
+                   {"error", "no finished output in " + (out_dir / id).string() + " (its part has not run, or was stopped)"},
+                   {"seconds", 0.0}});
+    }
+  }
+  return summary;
 }
 
 }  // namespace c2f

@@ -2,17 +2,24 @@
 // What c2f-segment writes and prints for a cohort, each built from one source:
 //   OUTDIR/summary.csv   one row per case: case, dsc_coarse, dsc_final, truth_in_coarse_box,
 //                        iterations, stop, coarse_empty, seconds, error
-//   OUTDIR/summary.json  {"cases": the finished cases' reports, "timing": timing_json}
+//   OUTDIR/summary.json  {"cases": the finished cases' reports, "failed": the failures' entries,
+//                        "timing": timing_json}
 //   the console table    one row per case, then the cohort's totals and the stage table
+// Rows are in case-id order (the cohort's), whatever order the cases finished in, so a run split
+// into parts (io/cohort_share.hpp) and merged writes the same files as one whole run: a part
+// writes OUTDIR/summary.part-K-of-N.{csv,json} for its share, and the merge (c2f-segment --merge)
+// builds summary.csv and summary.json from every case's report.json.
 // A case's row is made from its summary entry: its report (case_report) when it finished, in this
 // run or an earlier one (report.json, for --resume), or a small record of its failure. So a
 // resumed case and the same case segmented now give the same summary.csv row.
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "../graphs/segmentation_graph.hpp"
+#include "../io/cohort_share.hpp"
 
 namespace c2f {
 
@@ -38,8 +45,7 @@ std::string stage_table(const SegmentationReport& report);
 // ViewInference::describe says) and each stage's busy time.
 nlohmann::json timing_json(const SegmentationReport& report, const std::string& inference);
 
-// A cohort's summary, gathered as its cases finish (resumed ones first, then in the order the
-// graph hands them over).
+// A cohort's summary, gathered as its cases finish and kept in case-id order.
 class SegmentationSummary {
  public:
   void add(nlohmann::json entry, bool resumed = false);
@@ -47,6 +53,7 @@ class SegmentationSummary {
   std::string csv() const;              // summary.csv
   std::string console_table() const;    // the header and a row per case
   nlohmann::json json(const nlohmann::json& timing) const;  // summary.json: the finished cases' reports
+  std::vector<nlohmann::json> failures() const;  // the failed cases' entries
 
  private:
   struct Entry {
@@ -55,5 +62,23 @@ class SegmentationSummary {
   };
   std::vector<Entry> entries_;
 };
+
+// "summary.part-2-of-4" + extension: a part's own summary, beside the others'.
+std::string part_summary_name(const CohortShare& share, const std::string& extension);
+
+// The parts' summary.part-K-of-N.json files in out_dir, by name. Throws InputError naming a file
+// that is not a summary.
+std::vector<nlohmann::json> read_part_summaries(const std::filesystem::path& out_dir);
+
+// summary.json's "timing" for a cohort segmented in parts, from the parts' timings: the longest
+// part's seconds (parts run side by side), cases and each stage's busy seconds and calls summed,
+// `failed` the merged cohort's failures, and each part's own timing under "parts".
+nlohmann::json merged_timing(const std::vector<nlohmann::json>& part_summaries, std::size_t failed);
+
+// The cohort's summary from what its parts left in out_dir: each case's report.json (finished by
+// any part, or an earlier run), else its failure as a part's summary recorded it, else a failure
+// saying that no part finished it.
+SegmentationSummary merged_summary(const std::filesystem::path& out_dir, const std::vector<std::string>& case_ids,
+                                   const std::vector<nlohmann::json>& part_summaries);
 
 }  // namespace c2f

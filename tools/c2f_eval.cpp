@@ -2,6 +2,8 @@
 // each fold (as c2f-train writes them) or with one model set for every case.
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "../evaluation/evaluation.hpp"
 #include "../evaluation/metrics.hpp"
@@ -58,6 +60,47 @@ c2f::Mask read_baseline(const fs::path& dir, const std::string& id, const c2f::M
     }
   return c2f::Mask(truth.geometry(), 0);
 }
+
+// --merge: the cohort's tables from the case records its parts wrote under out/cases/, in the
+// order a whole run writes them (fold by fold, each fold's cases by id).
+int merge(const std::vector<Group>& groups, const fs::path& out, std::optional<int> iterations) {
+  std::vector<c2f::CaseEvaluation> cases;
+  std::vector<std::string> missing;
+  int rounds = -1;
+  for (const Group& group : groups) {
+    std::vector<std::string> ids;
+    for (const auto& c : group.cases) ids.push_back(c.id);
+    std::sort(ids.begin(), ids.end());
+    for (const std::string& id : ids) {
+      const fs::path file = c2f::case_evaluation_file(out, id);
+      if (!fs::exists(file)) {
+        missing.push_back(id);
+        continue;
+      }
+      c2f::CaseRecord record = c2f::read_case_evaluation(file);
+      c2f::CaseEvaluation& e = record.evaluation;
+      if (e.id != id) throw c2f::InputError(file.string(), "holds case " + e.id + ", not " + id);
+      if (e.fold != group.fold)
+        throw c2f::InputError(file.string(), fmt::format("was evaluated by fold {}'s models; the folds put the case in fold {}",
+                                                         e.fold, group.fold));
+      if (rounds < 0) rounds = record.iterations;
+      if (record.iterations != rounds)
+        throw c2f::InputError(file.string(), fmt::format("was evaluated with --iterations {}, the cases before it with {}",
+                                                         record.iterations, rounds));
+      cases.push_back(std::move(e));
+    }
+  }
+  if (!missing.empty())
+    throw c2f::InputError(c2f::case_evaluation_file(out, missing.front()).string(),
+                          fmt::format("missing: {} of the cohort's {} case(s) have no record yet; run their parts first",
+                                      missing.size(), missing.size() + cases.size()));
+  if (iterations && *iterations != rounds)
+    throw c2f::OptionError(fmt::format("--iterations {}: the parts ran {}", *iterations, rounds));
+  c2f::write_evaluation_outputs(out, cases, rounds);
+  fmt::print("{}\n{} case(s), {} fold(s), merged from {}\n", c2f::evaluation_tables_markdown(cases), cases.size(),
+             groups.size(), (out / "cases").string());
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,7 +116,7 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("-o,--out", out, "folder for tables, per-case CSV and plots")->required();
   app.add_option("--folds", folds_file, "fold file (default: MODELS/folds.json)");
-  app.add_option("--iterations", iterations, "fine iterations run for every case (Table 2 needs 10)")
+  auto* iterations_option = app.add_option("--iterations", iterations, "fine iterations run for every case (Table 2 needs 10)")
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
   c2f::PresetCli preset;
@@ -87,6 +130,9 @@ int main(int argc, char** argv) {
   app.add_option("--cases-in-flight", o.cases_in_flight, "cases processed at once")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_option("--batch", o.batch_slices, "3-slice images per forward pass")->capture_default_str()->check(c2f::cli::at_least(1));
   app.add_flag("-q,--quiet", quiet, "no progress lines");
+  c2f::ShareCli share_cli;
+  share_cli.add_to(app, "build the tables, per_case.csv and the charts from the case records the parts wrote "
+                        "(OUT/cases/<case>.json); evaluates nothing");
 
   return c2f::run_tool(app, argc, argv, [&] {
     o = preset.apply(o);
@@ -109,13 +155,35 @@ int main(int argc, char** argv) {
     const c2f::Cohort cohort = c2f::discover_cohort(input);
     for (const auto& c : cohort.cases)
       if (c.label.empty()) throw c2f::InputError(c.image.string(), "has no label: evaluation needs every case's label");
-    const auto groups = plan_groups(cohort, models, folds_file);
+    auto groups = plan_groups(cohort, models, folds_file);
+    const c2f::CohortShare share = share_cli.resolve();
+    if (share_cli.merge) {
+      if (!fs::is_directory(out)) throw c2f::InputError(out, "no such output folder: run the parts into it first");
+      return merge(groups, out, iterations_option->count() ? std::optional<int>(iterations) : std::nullopt);
+    }
+    // A part keeps its share of each fold's cases; which fold tests a case stays the folds'.
+    std::size_t part_cases = 0;
+    if (!share.whole()) {
+      std::vector<std::string> ids;
+      for (const auto& c : cohort.cases) ids.push_back(c.id);
+      std::set<std::string> mine;
+      for (const std::size_t i : c2f::share_of(ids, share)) mine.insert(ids[i]);
+      for (Group& g : groups) {
+        std::erase_if(g.cases, [&](const c2f::CaseSource& c) { return !mine.count(c.id); });
+        part_cases += g.cases.size();
+      }
+      if (!quiet)
+        fmt::print(stderr, "c2f-eval: {} (from {}): {} of the cohort's {} case(s)\n", share.describe(), share.source,
+                   part_cases, ids.size());
+      if (part_cases == 0) return 0;  // more parts than cases: this one has nothing to do
+    }
     fs::create_directories(out);
 
     std::vector<c2f::CaseEvaluation> cases;
     const auto t0 = c2f::StageClock::now();
     double model_seconds = 0, wall_seconds = 0;
     for (const Group& group : groups) {
+      if (group.cases.empty()) continue;  // none of this part's cases is in the fold
       c2f::NetworkInference networks(group.models, inference.options);
       const auto& set = networks.info();
       o.window = set.window;
@@ -145,19 +213,23 @@ int main(int argc, char** argv) {
           by_id.at(r.input.id).oracle_dsc = r.rounds.back().dsc;
         });
       }
-      for (auto& [id, e] : by_id) cases.push_back(std::move(e));
+      // Each case's record, for a merge of parts (and of this whole run) to build the tables from.
+      fs::create_directories(fs::path(out) / "cases");
+      for (auto& [id, e] : by_id) {
+        const fs::path file = c2f::case_evaluation_file(out, id);
+        c2f::remove_stale_temporaries(file);
+        c2f::write_text_atomically(file, c2f::case_evaluation_json(e, iterations));
+        cases.push_back(std::move(e));
+      }
     }
 
+    if (!share.whole()) {  // a part's share makes no tables of its own: the merge makes the cohort's
+      fmt::print("{}: {} case(s) evaluated in {:.1f} s, records in {}; once every part is done: c2f-eval --merge\n",
+                 share.describe(), cases.size(), c2f::seconds_since(t0), (fs::path(out) / "cases").string());
+      return 0;
+    }
     const std::string tables = c2f::evaluation_tables_markdown(cases);
-    const fs::path dir(out);
-    c2f::write_text_atomically(dir / "tables.md", tables);
-    c2f::write_text_atomically(dir / "table1.csv", c2f::csv_table(c2f::table1(cases)));
-    c2f::write_text_atomically(dir / "table2.csv", c2f::csv_table(c2f::table2(cases)));
-    c2f::write_text_atomically(dir / "table3.csv", c2f::csv_table(c2f::table3(cases)));
-    c2f::write_text_atomically(dir / "per_case.csv", c2f::per_case_csv(cases));
-    c2f::write_png(dir / "d_t.png", c2f::draw_chart(c2f::mean_d_t_chart(cases, iterations)));
-    c2f::write_png(dir / "iterations.png", c2f::draw_chart(c2f::stop_iterations_chart(cases, iterations)));
-    c2f::write_png(dir / "dsc_coarse_vs_fine.png", c2f::draw_chart(c2f::coarse_vs_final_chart(cases)));
+    c2f::write_evaluation_outputs(out, cases, iterations);
 
     fmt::print("{}\n{} case(s), {} fold(s), {:.1f} s in all ({:.1f} s of it in the networks, first pass)\n", tables,
                cases.size(), groups.size(), c2f::seconds_since(t0), model_seconds);

@@ -32,6 +32,29 @@ std::array<float, 3> parse_fusion_weights(const std::string& text) {
   f.validate();
   return w;
 }
+
+// --merge: the cohort's summary.csv and summary.json from what its parts wrote under `out`.
+int merge(const std::string& input, const std::string& label, const std::string& out, bool quiet) {
+  if (!fs::is_directory(out)) throw c2f::InputError(out, "no such output folder: run the parts into it first");
+  const c2f::Cohort cohort = c2f::discover_cohort(input);
+  if (!label.empty() && cohort.layout != c2f::CohortLayout::Single)
+    throw c2f::OptionError("--label is for a single image; a cohort's labels come from its layout");
+  std::vector<std::string> ids;
+  for (const auto& c : cohort.cases) ids.push_back(c.id);
+  const auto parts = c2f::read_part_summaries(out);
+  const c2f::SegmentationSummary summary = c2f::merged_summary(out, ids, parts);
+  const std::size_t failed = ids.size() - summary.finished();
+  fmt::print("{}\n", summary.console_table());
+  if (!quiet)
+    fmt::print(stderr, "c2f-segment: merged {} finished case(s) of {} from {} ({} part summary file(s)), {} failed or missing\n",
+               summary.finished(), ids.size(), out, parts.size(), failed);
+  if (summary.finished() == 0) throw c2f::InputError(out, "holds no finished case of the cohort: nothing to merge");
+  c2f::remove_stale_temporaries(fs::path(out) / "summary.json");
+  c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
+  c2f::write_text_atomically(fs::path(out) / "summary.json", summary.json(c2f::merged_timing(parts, failed)).dump(2) + "\n");
+  c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
+  return failed == 0 ? 0 : 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +105,9 @@ int main(int argc, char** argv) {
                "for a DICOM series input, also write OUT/<case>/seg.dcm, a DICOM Segmentation referencing it (default: on)");
   app.add_flag("--no-overlays", no_overlays, "do not draw overlay pictures");
   app.add_flag("--resume", resume, "skip cases a killed or earlier run finished (their report.json is complete)");
+  c2f::ShareCli share_cli;
+  share_cli.add_to(app, "build OUT/summary.csv and summary.json from every case's OUT/<case>/report.json (the parts' "
+                        "outputs) and the parts' summary.part-K-of-N.json; segments nothing");
   app.add_flag("-q,--quiet", quiet, "print nothing but the table and errors");
   app.add_flag("--no-skip-blank", no_skip_blank,
                "run the networks on blank (all-air) 3-slice images too, instead of copying their known map");
@@ -97,6 +123,9 @@ int main(int argc, char** argv) {
     o.keep_probability = outputs.probability;
     o.validate();
     if (!label.empty() && !fs::is_regular_file(label)) throw c2f::InputError(label, "no such label file");
+
+    const c2f::CohortShare share = share_cli.resolve();
+    if (share_cli.merge) return merge(input, label, out, quiet);
 
     const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
     inference.apply();
@@ -121,12 +150,26 @@ int main(int argc, char** argv) {
       cases.front().label = label;
       cases.front().label_value = label_value;
     }
+    if (!share.whole()) {
+      std::vector<std::string> ids;
+      for (const auto& c : cases) ids.push_back(c.id);
+      std::vector<c2f::CaseSource> mine;
+      for (const std::size_t i : share_of(ids, share)) mine.push_back(cases[i]);
+      if (!quiet)
+        fmt::print(stderr, "c2f-segment: {} (from {}): {} of the cohort's {} case(s)\n", share.describe(), share.source,
+                   mine.size(), cases.size());
+      cases = std::move(mine);
+      if (cases.empty()) return 0;  // more parts than cases: this one has nothing to do
+    }
+    // A part's summary goes beside the others'; the merge writes the cohort's.
+    const fs::path summary_json = fs::path(out) / (share.whole() ? "summary.json" : c2f::part_summary_name(share, ".json"));
+    const fs::path summary_csv = fs::path(out) / (share.whole() ? "summary.csv" : c2f::part_summary_name(share, ".csv"));
     std::error_code ec;
     const bool out_existed = fs::exists(out, ec);
     fs::create_directories(out, ec);
     if (ec) throw c2f::OutputError(out, "cannot create the output folder: " + ec.message());
-    c2f::remove_stale_temporaries(fs::path(out) / "summary.json");
-    c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
+    c2f::remove_stale_temporaries(summary_json);
+    c2f::remove_stale_temporaries(summary_csv);
 
     // Cases a previous run finished: report.json is written last, atomically, so its presence
     // without an error means every output of the case is whole.
@@ -175,9 +218,8 @@ int main(int argc, char** argv) {
       if (!out_existed) fs::remove(out, ec);
       return 1;
     }
-    c2f::write_text_atomically(fs::path(out) / "summary.json",
-                               summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
-    c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
+    c2f::write_text_atomically(summary_json, summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
+    c2f::write_text_atomically(summary_csv, summary.csv());
     return report.failed == 0 ? 0 : 1;
   });
 }

@@ -16,6 +16,8 @@
 #include "../reports/training_summary.hpp"
 #include "../stages/resample.hpp"
 #include "../training/domain_randomization.hpp"
+#include "../training/training_jobs.hpp"
+#include "inference_cli.hpp"
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   int fold = -1, fold_count = 4;
   bool quiet = false;
   c2f::TrainingOptions o;
-  app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout)")->required();
+  app.add_option("-i,--input", input, "cohort folder (NIH, MSD or plain layout); required but with --list-jobs");
   app.add_option("-o,--out", out, "folder for checkpoints, logs and the fold file")->required();
   // The networks and their training defaults, as the registry has them.
   std::string model_help = "network", optimizer_defaults, lr_defaults;
@@ -82,10 +84,23 @@ int main(int argc, char** argv) {
   app.add_option("--prefetch", o.prefetch, "samples prepared ahead of the trainer (1: no overlap)")->capture_default_str();
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads for the networks (0: one per core)")->capture_default_str();
-  app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")->capture_default_str()->check(c2f::cli::at_least(-1));
-  app.add_option("--folds", fold_count, "number of folds when the fold file is made")
-      ->capture_default_str()
-      ->check(c2f::cli::at_least(1));
+  auto* fold_option = app.add_option("--fold", fold, "train on all folds but this one (-1: all cases)")
+                          ->capture_default_str()
+                          ->check(c2f::cli::at_least(-1));
+  auto* folds_option = app.add_option("--folds", fold_count, "number of folds when the fold file is made")
+                           ->capture_default_str()
+                           ->check(c2f::cli::at_least(1));
+  // A cross-validation as an array job: folds x scales x views networks, one per index.
+  bool list_jobs = false;
+  long long job = -1;
+  app.add_flag("--list-jobs", list_jobs,
+               "print the networks of the cross-validation, one line each: index, fold, scale, view, checkpoint (every "
+               "fold of --folds, or --fold's; the scales and views chosen), and train nothing");
+  auto* job_option = app.add_option("--job", job,
+                                    "train only the network of this index of --list-jobs (e.g. --job $SLURM_ARRAY_TASK_ID)")
+                         ->check(c2f::cli::at_least(0));
+  job_option->excludes("--list-jobs");
+  c2f::add_device_options(app, o.device, o.precision, "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16");
   app.add_option("--window", window, "HU window LOWER,UPPER")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::parse_checked_window(s); }));
@@ -141,18 +156,43 @@ int main(int argc, char** argv) {
     if (set.randomization) o.randomization = c2f::parse_domain_randomization(randomize);
     if (set.fine_frame_px) std::tie(o.fine.min_frame_px, o.fine.max_frame_px) = parse_frame_range(fine_frame);
     o = c2f::apply_preset(c2f::parse_training_preset(preset), o, set);
-    if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
-    const auto view_list = parse_views(views);
+    auto view_list = parse_views(views);
     std::vector<c2f::Scale> scale_list;
     if (scales == "both") scale_list = {c2f::Scale::Coarse, c2f::Scale::Fine};
     else scale_list = {c2f::parse_scale(scales)};
+    const fs::path fold_file = fs::path(out) / "folds.json";
+    if (list_jobs || job_option->count() > 0) {
+      // Jobs cover every fold (the fold file's count once it exists), or only --fold's.
+      if (fs::exists(fold_file)) {
+        const int made = int(c2f::read_folds(fold_file).folds.size());
+        if (folds_option->count() > 0 && made != fold_count)
+          throw c2f::OptionError(fmt::format("--folds {}: {} holds {} folds", fold_count, fold_file.string(), made));
+        fold_count = made;
+      }
+      std::vector<int> fold_list;
+      if (fold_option->count() > 0) fold_list = {fold};
+      else
+        for (int k = 0; k < fold_count; ++k) fold_list.push_back(k);
+      if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
+      const auto jobs = c2f::training_jobs(out, fold_list, scale_list, view_list);
+      if (list_jobs) {
+        for (const auto& j : jobs) fmt::print("{}\n", j.line());
+        return 0;
+      }
+      const c2f::TrainingJob& mine = c2f::training_job(jobs, job);
+      fold = mine.fold;
+      scale_list = {mine.scale};
+      view_list = {mine.view};
+      if (!quiet) fmt::print(stderr, "c2f-train: job {} of {}: fold {}, {}\n", job, jobs.size(), fold, mine.name());
+    }
+    if (input.empty()) throw c2f::OptionError("--input is required");
+    if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     o.checkpoint = "unset";
     o.validate();
     c2f::set_intra_op_threads(threads);
 
     const c2f::Cohort cohort = c2f::discover_cohort(input);
     fs::create_directories(out);
-    const fs::path fold_file = fs::path(out) / "folds.json";
     std::vector<std::string> ids;
     for (const auto& c : cohort.cases) ids.push_back(c.id);
     c2f::Folds folds;
@@ -167,7 +207,7 @@ int main(int argc, char** argv) {
       c2f::write_folds(fold_file, folds);
     }
     const auto train_ids = folds.training_cases(fold);
-    const fs::path dir = fold >= 0 ? fs::path(out) / fmt::format("fold{}", fold) : fs::path(out);
+    const fs::path dir = c2f::fold_folder(out, fold);
     fs::create_directories(dir);
 
     // A first pass on all cores records what the sample plans need of each case (its slices and
@@ -204,9 +244,11 @@ int main(int argc, char** argv) {
         run.scale = scale;
         run.view = view;
         if (scale == c2f::Scale::Fine && fine_iterations > 0) run.iterations = fine_iterations;
-        const std::string name = fmt::format("{}_{}", c2f::scale_name(scale), c2f::view_name(view));
-        run.checkpoint = dir / (name + ".pt");
-        run.log_csv = dir / (name + ".csv");
+        // Where --list-jobs says this network's checkpoint goes.
+        const c2f::TrainingJob where = c2f::training_jobs(out, {fold}, {scale}, {view}).front();
+        const std::string name = where.name();
+        run.checkpoint = where.checkpoint;
+        run.log_csv = where.log_csv;
         const auto progress = [&](std::int64_t it, std::int64_t total, double loss, double rate) {
           if (quiet) return;
           const double eta = double(total - it) / std::max(rate, 1e-9);

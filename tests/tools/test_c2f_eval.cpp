@@ -103,3 +103,47 @@ TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the
   CHECK(seen.size() == 4);
   CHECK(r.out.find("4 case(s), 2 fold(s)") != std::string::npos);
 }
+
+TEST_CASE("c2f-eval in 2 parts and a merge writes the tables of one whole run with every case in its fold") {
+  test::ScratchDir dir("eval-parts");
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir.path());
+  REQUIRE(r.exit_code == 0);
+  for (int k : {0, 1}) {
+    r = test::run(C2F_TRAIN_EXE,
+                  "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
+                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
+                  dir.path());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  const std::string common = "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " --iterations 2 -q -o ";
+  const fs::path whole = dir / "whole", parts = dir / "parts";
+  r = test::run(C2F_EVAL_EXE, common + whole.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  // Part 1 from a Kubernetes Indexed Job's environment, part 0 from the options.
+  r = test::run("JOB_COMPLETION_INDEX=1 C2F_NUM_PARTS=2 " + std::string(C2F_EVAL_EXE), common + parts.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_FALSE(fs::exists(parts / "tables.md"));  // a part makes no tables of its own
+  r = test::run(C2F_EVAL_EXE, "--merge " + common + parts.string(), dir.path());
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("missing: 2 of the cohort's 4 case(s)") != std::string::npos);
+  CHECK(test::count_lines(r.err) == 1);
+  r = test::run(C2F_EVAL_EXE, common + parts.string() + " --num-parts 2 --part-id 0", dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  r = test::run(C2F_EVAL_EXE, "--merge " + common + parts.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+
+  // The same bytes but for the per-case seconds, which time each run.
+  for (const char* f : {"tables.md", "table1.csv", "table2.csv", "table3.csv", "d_t.png", "iterations.png", "dsc_coarse_vs_fine.png"})
+    CHECK_MESSAGE(test::read_bytes(parts / f) == test::read_bytes(whole / f), f);
+  auto a = read_csv(whole / "per_case.csv"), b = read_csv(parts / "per_case.csv");
+  REQUIRE(a.size() == 5);
+  REQUIRE(b.size() == 5);
+  for (auto* rows : {&a, &b})
+    for (auto& row : *rows) row.pop_back();
+  CHECK(a == b);  // same cases, same order, same folds and measures
+  // A whole run's folder merges to its own files, byte for byte.
+  const std::string per_case = test::read_bytes(whole / "per_case.csv");
+  r = test::run(C2F_EVAL_EXE, "--merge " + common + whole.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(test::read_bytes(whole / "per_case.csv") == per_case);
+}

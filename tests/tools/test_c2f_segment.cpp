@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -309,4 +310,120 @@ TEST_CASE("c2f-segment killed at random moments: --resume ends with the same mas
     CAPTURE(e.path());
     CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
   }
+}
+
+namespace {
+// summary.csv without its seconds column (the 8th), which times the run.
+std::vector<std::string> csv_without_seconds(const fs::path& p) {
+  std::vector<std::string> rows;
+  std::stringstream in(test::read_bytes(p));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream l(line);
+    for (std::string cell; std::getline(l, cell, ',');) cells.push_back(cell);
+    if (cells.size() > 7) cells.erase(cells.begin() + 7);
+    std::string joined;
+    for (const auto& c : cells) joined += c + ",";
+    rows.push_back(joined);
+  }
+  return rows;
+}
+nlohmann::json without_times(nlohmann::json cases) {
+  for (auto& c : cases) c.erase("seconds"), c.erase("stage_seconds");
+  return cases;
+}
+// Six networks trained for 2 iterations on the cohort's own grid (--preset paper records no
+// spacing): what the shipped 2 mm weights take minutes for (a 48 x 48 x 24 phantom is 202 x 202 x
+// 111 voxels at 2 mm), these segment in seconds. Sharding, not accuracy, is under test.
+fs::path tiny_models(const fs::path& cohort, const fs::path& scratch, int folds) {
+  const fs::path models = scratch / "tiny-models";
+  const auto r = test::run(C2F_TRAIN_EXE,
+                           "-i " + cohort.string() + " -o " + models.string() + " --folds " + std::to_string(folds) +
+                               " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
+                           scratch);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return models;
+}
+}  // namespace
+
+TEST_CASE("c2f-segment in 2 parts and a merge writes the masks and summary of one whole run") {
+  test::ScratchDir dir("segment-parts");
+  make_phantoms(dir / "cohort", "--cases 4 --seed 31 --size 48x48x24", dir.path());
+  const fs::path models = tiny_models(dir / "cohort", dir.path(), 4);
+  const std::string common =
+      "-i " + (dir / "cohort").string() + " --models " + models.string() + " --iterations 2 --no-overlays -q -o ";
+  const fs::path whole = dir / "whole", parts = dir / "parts";
+  auto r = test::run(C2F_SEGMENT_EXE, common + whole.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+
+  // Part 0 from the options; the merge before part 1 ran names its cases as missing.
+  r = test::run(C2F_SEGMENT_EXE, common + parts.string() + " --num-parts 2 --part-id 0", dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(fs::exists(parts / "summary.part-0-of-2.csv"));
+  CHECK_FALSE(fs::exists(parts / "summary.csv"));
+  CHECK(fs::exists(parts / "phantom_000" / "mask.nii.gz"));
+  CHECK(fs::exists(parts / "phantom_002" / "mask.nii.gz"));
+  CHECK_FALSE(fs::exists(parts / "phantom_001"));
+  r = test::run(C2F_SEGMENT_EXE, "--merge " + common + parts.string(), dir.path());
+  CHECK(r.exit_code == 1);
+  CHECK(test::read_bytes(parts / "summary.csv").find("phantom_001,,,,0,,0,0.000,\"no finished output in") != std::string::npos);
+
+  // Part 1 from a Slurm array's environment (an array 1-2: less SLURM_ARRAY_TASK_MIN).
+  r = test::run("SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=2 " + std::string(C2F_SEGMENT_EXE),
+                common + parts.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(fs::exists(parts / "summary.part-1-of-2.json"));
+  CHECK(fs::exists(parts / "phantom_003" / "mask.nii.gz"));
+  r = test::run(C2F_SEGMENT_EXE, "--merge " + common + parts.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+
+  for (const char* id : {"phantom_000", "phantom_001", "phantom_002", "phantom_003"}) {
+    CAPTURE(id);
+    const auto a = read_nifti_mask(whole / id / "mask.nii.gz"), b = read_nifti_mask(parts / id / "mask.nii.gz");
+    CHECK(std::ranges::equal(a.mask.voxels(), b.mask.voxels()));
+  }
+  CHECK(csv_without_seconds(parts / "summary.csv") == csv_without_seconds(whole / "summary.csv"));
+  const auto merged = read_json(parts / "summary.json"), one = read_json(whole / "summary.json");
+  REQUIRE(merged["cases"].size() == 4);
+  CHECK(without_times(merged["cases"]) == without_times(one["cases"]));
+  CHECK(merged["failed"] == one["failed"]);
+  CHECK(merged["timing"]["cases"] == 4);
+  CHECK(merged["timing"]["parts"].size() == 2);
+  // Merging a whole run's folder gives back its summary.csv byte for byte (the seconds are the reports').
+  const std::string before = test::read_bytes(whole / "summary.csv");
+  r = test::run(C2F_SEGMENT_EXE, "--merge " + common + whole.string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(test::read_bytes(whole / "summary.csv") == before);
+}
+
+TEST_CASE("c2f-segment: a bad part or job array environment gets one clear line and exit code 2") {
+  test::ScratchDir dir("segment-parts-bad");
+  make_phantoms(dir / "one", "--cases 1 --seed 5 --size 32x32x16", dir.path());
+  const fs::path models = tiny_models(dir / "one", dir.path(), 1);
+  const std::string args = "-i " + (dir / "one").string() + " --models " + models.string() + " -o " + (dir / "out").string();
+  struct Bad {
+    std::string env, args, says;
+  };
+  const Bad cases[] = {
+      {"", " --num-parts 2 --part-id 2", "--part-id = 2 is not below --num-parts = 2"},
+      {"", " --num-parts 0", "--num-parts 0 must be at least 1"},
+      {"", " --num-parts 2", "--num-parts 2 needs this part's index"},
+      {"", " --merge --num-parts 2 --part-id 0", "--merge"},
+      {"SLURM_ARRAY_TASK_ID=one SLURM_ARRAY_TASK_COUNT=2 ", "", "SLURM_ARRAY_TASK_ID='one' is not a whole number"},
+      {"SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=2 ", "", "SLURM_ARRAY_TASK_ID = 3 is not below SLURM_ARRAY_TASK_COUNT = 2"},
+      {"JOB_COMPLETION_INDEX=1 ", "", "C2F_NUM_PARTS"},
+  };
+  for (const Bad& b : cases) {
+    const auto r = test::run(b.env + C2F_SEGMENT_EXE, args + b.args, dir.path());
+    INFO(b.env << b.args << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(b.says) != std::string::npos);
+    CHECK(test::count_lines(r.err) == 1);
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
+  // --num-parts 1 is the whole cohort, even inside a job array.
+  const auto r = test::run("SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 " + std::string(C2F_SEGMENT_EXE),
+                           args + " --num-parts 1 --iterations 1 --no-overlays -q", dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(fs::exists(dir / "out" / "summary.csv"));
 }
