@@ -87,6 +87,13 @@ std::size_t SegmentationSummary::finished() const {
   return std::size_t(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return !failed(e.entry); }));
 }
 
+std::vector<nlohmann::json> SegmentationSummary::failures() const {
+  std::vector<nlohmann::json> out;
+  for (const Entry& e : entries_)
+    if (failed(e.entry)) out.push_back(e.entry);
+  return out;
+}
+
 std::string SegmentationSummary::csv() const {
   std::string out = summary_csv_header();
   for (const Entry& e : entries_) out += summary_csv_row(e.entry);

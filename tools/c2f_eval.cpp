@@ -12,6 +12,7 @@
 #include "../io/overlay.hpp"
 #include "../io/plot.hpp"
 #include "../pipeline/atomic_file.hpp"
+#include "../reports/cohort_report.hpp"
 #include "../reports/evaluation_report.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
       const auto sink = [&](c2f::CaseResult&& r) {
         if (!r.error.empty()) throw c2f::InputError(group.cases[r.index].image.string(), r.error);
         c2f::CaseEvaluation e = c2f::evaluate_case(r, group.fold);
+        c2f::write_evaluation_case_outputs(out, r, group.fold);
         for (const auto& [name, dir] : baseline_dirs) e.baseline_dsc[name] = c2f::dice(read_baseline(dir, e.id, *r.input.label), *r.input.label);
         by_id[e.id] = e;
         if (!quiet)
@@ -158,9 +160,11 @@ int main(int argc, char** argv) {
     c2f::write_png(dir / "d_t.png", c2f::draw_chart(c2f::mean_d_t_chart(cases, iterations)));
     c2f::write_png(dir / "iterations.png", c2f::draw_chart(c2f::stop_iterations_chart(cases, iterations)));
     c2f::write_png(dir / "dsc_coarse_vs_fine.png", c2f::draw_chart(c2f::coarse_vs_final_chart(cases)));
+    const fs::path page = c2f::write_cohort_report(dir);
 
     fmt::print("{}\n{} case(s), {} fold(s), {:.1f} s in all ({:.1f} s of it in the networks, first pass)\n", tables,
                cases.size(), groups.size(), c2f::seconds_since(t0), model_seconds);
+    fmt::print("report: {}\n", page.string());
     (void)wall_seconds;
     return 0;
   });

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../graphs/segmentation_graph.hpp"
+#include "../reports/cohort_report.hpp"
 #include "../reports/segmentation_outputs.hpp"
 #include "../reports/segmentation_summary.hpp"
 #include "../io/cohort.hpp"
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
     if (ec) throw c2f::OutputError(out, "cannot create the output folder: " + ec.message());
     c2f::remove_stale_temporaries(fs::path(out) / "summary.json");
     c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
+    c2f::remove_stale_temporaries(fs::path(out) / "index.html");
 
     // Cases a previous run finished: report.json is written last, atomically, so its presence
     // without an error means every output of the case is whole.
@@ -175,6 +177,7 @@ int main(int argc, char** argv) {
     c2f::write_text_atomically(fs::path(out) / "summary.json",
                                summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
     c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
+    fmt::print("report: {}\n", c2f::write_cohort_report(out, summary.failures()).string());
     return report.failed == 0 ? 0 : 1;
   });
 }
