@@ -211,11 +211,11 @@ h1{font-size:20px;margin:0 0 4px}p.summary{margin:0 0 12px;color:#444}
 .chart .title{font-weight:600;font-size:13px}.chart .tick{font-size:10px;fill:#555}.chart .label{font-size:11px;fill:#333}
 .chart .grid{stroke:#eee}.chart .frame{fill:none;stroke:#999}.chart .note{fill:#888;font-size:12px}
 .legend span{margin-right:10px;white-space:nowrap;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
-table{border-collapse:collapse;margin-top:12px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:middle}
+table{border-collapse:collapse;margin-top:12px}th,td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:middle}
 th{background:#f4f4f4;position:sticky;top:0}th[data-type]{cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \25B2"}th[aria-sort=descending]::after{content:" \25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.thumb img{height:84px;display:block}
-td.thumb img:hover{height:168px}tr.failed{background:#fdecea}td.error{color:#a40000;max-width:420px}
+td.thumb img:hover{height:168px}tr.failed{background:#fdecea}td.error{color:#a40000;min-width:200px;max-width:320px;overflow-wrap:anywhere}
 .flag{display:inline-block;margin:1px 0;background:#fff3cd;border:1px solid #e0c36a;border-radius:3px;padding:0 4px;font-size:12px}
 td.warn{background:#fff3cd})";
 
@@ -304,11 +304,17 @@ cv::Mat case_thumbnail(const Image& image, const Mask& mask, const Mask* truth, 
   overlay.window_lo_hu = options.window_lo_hu;
   overlay.window_hi_hu = options.window_hi_hu;
   overlay.outline = true;
-  overlay.min_height_px = overlay.max_height_px = options.plane_height_px;
+  // Outlines are drawn at the final size (render_slice scales before drawing), so they stay 1 px.
+  overlay.min_height_px = overlay.max_side_px = options.plane_px;
+  const int side = std::max(1, int(std::lround(options.plane_px)));
   std::vector<cv::Mat> planes;
   for (View view : {View::Axial, View::Coronal, View::Sagittal}) {
-    planes.push_back(render_slice(image, view, slice_through(mask, view), &mask, truth, overlay));
-    planes.push_back(cv::Mat(planes.back().rows, 2, CV_8UC3, cv::Scalar(255, 255, 255)));  // a white gap
+    const cv::Mat plane = render_slice(image, view, slice_through(mask, view), &mask, truth, overlay);
+    cv::Mat square(side, side, CV_8UC3, cv::Scalar(0, 0, 0));
+    const int w = std::min(plane.cols, side), h = std::min(plane.rows, side);
+    plane(cv::Rect(0, 0, w, h)).copyTo(square(cv::Rect((side - w) / 2, (side - h) / 2, w, h)));
+    planes.push_back(square);
+    planes.push_back(cv::Mat(side, 2, CV_8UC3, cv::Scalar(255, 255, 255)));  // a white gap
   }
   planes.pop_back();
   cv::Mat out;

@@ -21,14 +21,15 @@
 namespace c2f {
 
 struct ThumbnailOptions {
-  double plane_height_px = 128;                   // each of the three planes, stretched to its physical aspect
+  double plane_px = 128;  // each plane fits a square of this side at its physical aspect, the rest black
   float window_lo_hu = -160, window_hi_hu = 240;  // abdominal soft-tissue window, as the overlays
 };
 
 // Axial, coronal and sagittal slices (left to right) through the mask's centroid, the CT windowed
 // in grey, the mask outlined in red and the truth, when given, in green. A plane through the
 // centroid that misses the mask (a curved organ) moves to the mask's fullest slice of that view;
-// an empty mask gives the volume's middle slices. An 8-bit BGR picture.
+// an empty mask gives the volume's middle slices. An 8-bit BGR picture, plane_px high and three
+// squares (and two 2 px gaps) wide, whatever the scan's shape.
 cv::Mat case_thumbnail(const Image& image, const Mask& mask, const Mask* truth, const ThumbnailOptions& options = {});
 
 // Writes the case's thumbnail (its final mask, and its label) as case_dir/thumbnail.png,

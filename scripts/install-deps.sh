@@ -21,6 +21,7 @@ packages=(
   zlib1g-dev
   python3-numpy python3-h5py   # tests check that h5py reads the case store
   python3-torch                # tests check that Python loads c2f checkpoints (examples/python)
+  chromium                     # the cohort report test loads OUTDIR/index.html in a real (headless) browser
 )
 
 missing=()

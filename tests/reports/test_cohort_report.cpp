@@ -82,10 +82,10 @@ TEST_CASE("base64 gives the RFC 4648 test vectors") {
   CHECK(base64(std::string("\xff\x00\xfe", 3)) == "/wD+");
 }
 
-TEST_CASE("a thumbnail shows three planes of the same height with the mask outlined in red") {
+TEST_CASE("a thumbnail shows three planes in squares of one size with the mask outlined in red") {
   const CaseResult r = finished_case("c1", false);
   ThumbnailOptions o;
-  o.plane_height_px = 96;
+  o.plane_px = 96;
   const cv::Mat t = case_thumbnail(*r.input.image, r.mask, nullptr, o);
   CHECK(t.rows == 96);
   CHECK(t.type() == CV_8UC3);
@@ -97,6 +97,16 @@ TEST_CASE("a thumbnail shows three planes of the same height with the mask outli
   const cv::Mat empty = case_thumbnail(*r.input.image, Mask(r.mask.geometry(), 0), nullptr, o);
   CHECK(empty.size() == t.size());
   CHECK(red_pixels(empty) == 0);
+  // A tall scan (24 x 24 mm, 60 slices of 2 mm), 40 HU (mid grey): the coronal plane is 38 x 96 px,
+  // centred in its square between black bars; the thumbnail keeps its size.
+  Geometry tall = r.mask.geometry();
+  tall.dims[2] = 60;
+  const cv::Mat t2 = case_thumbnail(Image(tall, 40.f), Mask(tall, 0), nullptr, o);
+  CHECK(t2.size() == t.size());
+  const int coronal_left = 96 + 2;
+  CHECK(t2.at<cv::Vec3b>(48, coronal_left + 5) == cv::Vec3b(0, 0, 0));
+  CHECK(t2.at<cv::Vec3b>(48, coronal_left + 48)[0] > 100);
+  CHECK(t2.at<cv::Vec3b>(48, 96) == cv::Vec3b(255, 255, 255));  // the gap
   Geometry other = r.mask.geometry();
   other.dims[0] = 10;
   CHECK_THROWS_AS(case_thumbnail(*r.input.image, Mask(other, 0), nullptr, o), std::invalid_argument);
