@@ -45,8 +45,11 @@ cv::Mat render_slice(const Image& image, View view, std::int64_t k, const Mask* 
   const double mm_w = g.spacing_mm[u_axis] * bgr.cols, mm_h = g.spacing_mm[v_axis] * bgr.rows;
   double px_per_mm = std::max(double(bgr.cols) / mm_w, double(bgr.rows) / mm_h);  // keep the finest axis
   px_per_mm *= std::max(1.0, o.min_height_px / (mm_h * px_per_mm));
+  const bool reduced = o.max_side_px > 0 && std::max(mm_w, mm_h) * px_per_mm > o.max_side_px;
+  if (reduced) px_per_mm = o.max_side_px / std::max(mm_w, mm_h);
   const cv::Size out_size(std::max(1, int(std::lround(mm_w * px_per_mm))), std::max(1, int(std::lround(mm_h * px_per_mm))));
-  cv::resize(bgr, bgr, out_size, 0, 0, cv::INTER_LINEAR);
+  // Shrinking averages (no aliased stripes); the masks below are still resized by nearest neighbour.
+  cv::resize(bgr, bgr, out_size, 0, 0, reduced ? cv::INTER_AREA : cv::INTER_LINEAR);
 
   auto plane = [&](const Mask* m) {
     if (!m) return cv::Mat();

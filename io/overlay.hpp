@@ -15,6 +15,7 @@ struct OverlayOptions {
   float window_lo_hu = -160, window_hi_hu = 240;  // abdominal soft-tissue window
   bool outline = false;       // draw mask outlines instead of filled, translucent areas
   double min_height_px = 256; // small slices are enlarged to at least this height
+  double max_side_px = 0;     // > 0: large slices are reduced so that neither side passes this (thumbnails)
 };
 
 // An 8-bit BGR picture of slice k of a view, with optional prediction and truth masks.

@@ -12,6 +12,8 @@
 #include "../io/overlay.hpp"
 #include "../pipeline/atomic_file.hpp"
 #include "../pipeline/errors.hpp"
+#include "cohort_report.hpp"
+#include "segmentation_outputs.hpp"
 
 namespace c2f {
 
@@ -39,6 +41,33 @@ CaseEvaluation evaluate_case(const CaseResult& r, int fold) {
   e.final = segmentation_metrics(*r.round_masks[std::size_t(stop_iteration(e.d_t, kFinalStopDsc))], *r.input.label);
   e.seconds = r.seconds;
   return e;
+}
+
+void write_evaluation_case_outputs(const std::filesystem::path& out_dir, const CaseResult& r, int fold) {
+  if (!r.error.empty()) throw Error(r.error);
+  if (r.rounds.empty() || r.round_masks.size() != r.rounds.size())
+    throw Error(r.input.id + ": the case's report needs every round's mask");
+  std::vector<double> d_t;
+  for (std::size_t t = 1; t < r.rounds.size(); ++t) d_t.push_back(r.rounds[t].d_t);
+  const auto stop = std::size_t(stop_iteration(d_t, kFinalStopDsc));
+  CaseResult shown;  // the result up to round `stop`; the image and label are shared, not copied
+  shown.index = r.index;
+  shown.input = r.input;
+  shown.mask = *r.round_masks[stop];
+  shown.network_grid = r.network_grid;
+  shown.rounds.assign(r.rounds.begin(), r.rounds.begin() + std::ptrdiff_t(stop) + 1);
+  shown.coarse_empty = r.coarse_empty;
+  shown.stop = stop >= 1 && d_t[stop - 1] > kFinalStopDsc ? StopReason::Converged : StopReason::MaxIterations;
+  shown.seconds = r.seconds;
+  shown.stage_seconds = r.stage_seconds;
+  const std::filesystem::path dir = out_dir / r.input.id;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw OutputError(dir.string(), "cannot create the case's folder: " + ec.message());
+  write_case_thumbnail(dir, shown);
+  nlohmann::json report = case_report(shown);
+  report["fold"] = fold;
+  write_text_atomically(dir / "report.json", report.dump(2) + "\n");
 }
 
 std::string per_case_csv_header() {

@@ -6,6 +6,7 @@
 //   d_t.png, iterations.png, dsc_coarse_vs_fine.png: the charts below
 //   cases/<case>.json       each case's record, written as its fold's evaluation ends; the tables
 //                           of a cohort evaluated in parts are built from these (c2f-eval --merge)
+//   <case>/report.json, <case>/thumbnail.png: the method's result per case, for index.html
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@ namespace c2f {
 // the final result stops at d(t) > 0.95. Baselines and the oracle row are the caller's to add.
 // Throws Error for a failed result or one without its rounds' masks or label.
 CaseEvaluation evaluate_case(const CaseResult& result, int fold);
+
+// Writes out_dir/<case>/thumbnail.png and report.json (last) for the method's result, as c2f-segment
+// would give it: the rounds up to the first d(t) > 0.95 (case_report, with the model fold added),
+// so that index.html (cohort_report.hpp) shows c2f-eval's cases as c2f-segment's. The result must
+// have kept every round's mask. Throws Error, OutputError.
+void write_evaluation_case_outputs(const std::filesystem::path& out_dir, const CaseResult& result, int fold);
 
 std::string per_case_csv_header();  // with its newline
 std::string per_case_csv_row(const CaseEvaluation& e);  // with its newline; NaN measures are empty

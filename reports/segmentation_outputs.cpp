@@ -15,6 +15,7 @@
 #include "../pipeline/atomic_file.hpp"
 #include "../pipeline/errors.hpp"
 #include "../stages/bounding_box.hpp"
+#include "cohort_report.hpp"
 
 namespace fs = std::filesystem;
 
@@ -147,6 +148,7 @@ std::vector<std::string> write_case_outputs(const fs::path& out_dir, const CaseR
         write_png(dir / "overlay" / fmt::format("axial_{:04d}.png", z),
                   render_slice(*r.input.image, View::Axial, z, &r.mask, r.input.label.get()));
     }
+    write_case_thumbnail(dir, r);
   }
   write_text_atomically(dir / "report.json", case_report(r).dump(2) + "\n");
   return warnings;
@@ -169,7 +171,7 @@ std::optional<nlohmann::json> finished_case_report(const fs::path& case_dir) {
 void remove_stale_case_temporaries(const fs::path& case_dir) {
   std::error_code ec;
   if (!fs::is_directory(case_dir, ec)) return;
-  for (const char* name : {"report.json", "mask.nii.gz", "probability.h5", "probability.nii.gz", "seg.dcm"}) remove_stale_temporaries(case_dir / name);
+  for (const char* name : {"report.json", "mask.nii.gz", "probability.h5", "probability.nii.gz", "seg.dcm", "thumbnail.png"}) remove_stale_temporaries(case_dir / name);
   if (fs::is_directory(case_dir / "overlay", ec))
     for (const auto& e : fs::directory_iterator(case_dir / "overlay", ec)) {
       const std::string n = e.path().filename().string();

@@ -7,6 +7,8 @@
 //   OUTDIR/<case>/seg.dcm           for a DICOM series input: the mask as a DICOM Segmentation
 //   OUTDIR/<case>/overlay/*.png     with a label: slices through the pancreas, prediction red,
 //                                   ground truth green, overlap yellow
+//   OUTDIR/<case>/thumbnail.png     three planes through the mask, outlined, for index.html
+//                                   (cohort_report.hpp)
 // Every file is written atomically; a case's folder holds either finished files or none.
 #include <filesystem>
 #include <optional>

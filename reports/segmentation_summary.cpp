@@ -98,6 +98,13 @@ std::size_t SegmentationSummary::finished() const {
   return std::size_t(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return !failed(e.entry); }));
 }
 
+std::vector<nlohmann::json> SegmentationSummary::failures() const {
+  std::vector<nlohmann::json> out;
+  for (const Entry& e : entries_)
+    if (failed(e.entry)) out.push_back(e.entry);
+  return out;
+}
+
 std::string SegmentationSummary::csv() const {
   std::string out = summary_csv_header();
   for (const Entry& e : entries_) out += summary_csv_row(e.entry);
@@ -116,13 +123,6 @@ nlohmann::json SegmentationSummary::json(const nlohmann::json& timing) const {
     if (!failed(e.entry)) cases.push_back(e.entry);
   nlohmann::json failed_entries = failures();
   return {{"cases", cases}, {"failed", failed_entries}, {"timing", timing}};
-}
-
-std::vector<nlohmann::json> SegmentationSummary::failures() const {
-  std::vector<nlohmann::json> out;
-  for (const Entry& e : entries_)
-    if (failed(e.entry)) out.push_back(e.entry);
-  return out;
 }
 
 std::string part_summary_name(const CohortShare& share, const std::string& extension) {

@@ -50,10 +50,10 @@ class SegmentationSummary {
  public:
   void add(nlohmann::json entry, bool resumed = false);
   std::size_t finished() const;         // cases with a report, not a failure
+  std::vector<nlohmann::json> failures() const;  // the failed cases' entries (they leave no folder)
   std::string csv() const;              // summary.csv
   std::string console_table() const;    // the header and a row per case
   nlohmann::json json(const nlohmann::json& timing) const;  // summary.json: the finished cases' reports
-  std::vector<nlohmann::json> failures() const;  // the failed cases' entries
 
  private:
   struct Entry {

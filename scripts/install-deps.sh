@@ -23,6 +23,7 @@ packages=(
   python3-numpy python3-h5py   # tests check that h5py reads the case store
   python3-torch                # tests check that Python loads c2f checkpoints (examples/python)
   python3-onnx                 # c2f-models --export-onnx writes ONNX through torch.onnx
+  chromium                     # the cohort report test loads OUTDIR/index.html in a real (headless) browser
 )
 
 missing=()

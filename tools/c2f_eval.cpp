@@ -14,6 +14,7 @@
 #include "../io/overlay.hpp"
 #include "../io/plot.hpp"
 #include "../pipeline/atomic_file.hpp"
+#include "../reports/cohort_report.hpp"
 #include "../reports/evaluation_report.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
@@ -97,8 +98,8 @@ int merge(const std::vector<Group>& groups, const fs::path& out, std::optional<i
   if (iterations && *iterations != rounds)
     throw c2f::OptionError(fmt::format("--iterations {}: the parts ran {}", *iterations, rounds));
   c2f::write_evaluation_outputs(out, cases, rounds);
-  fmt::print("{}\n{} case(s), {} fold(s), merged from {}\n", c2f::evaluation_tables_markdown(cases), cases.size(),
-             groups.size(), (out / "cases").string());
+  fmt::print("{}\n{} case(s), {} fold(s), merged from {}\nreport: {}\n", c2f::evaluation_tables_markdown(cases),
+             cases.size(), groups.size(), (out / "cases").string(), c2f::write_cohort_report(out).string());
   return 0;
 }
 }  // namespace
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
       const auto sink = [&](c2f::CaseResult&& r) {
         if (!r.error.empty()) throw c2f::InputError(group.cases[r.index].image.string(), r.error);
         c2f::CaseEvaluation e = c2f::evaluate_case(r, group.fold);
+        c2f::write_evaluation_case_outputs(out, r, group.fold);
         for (const auto& [name, dir] : baseline_dirs) e.baseline_dsc[name] = c2f::dice(read_baseline(dir, e.id, *r.input.label), *r.input.label);
         by_id[e.id] = e;
         if (!quiet)
@@ -230,9 +232,11 @@ int main(int argc, char** argv) {
     }
     const std::string tables = c2f::evaluation_tables_markdown(cases);
     c2f::write_evaluation_outputs(out, cases, iterations);
+    const fs::path page = c2f::write_cohort_report(out);
 
     fmt::print("{}\n{} case(s), {} fold(s), {:.1f} s in all ({:.1f} s of it in the networks, first pass)\n", tables,
                cases.size(), groups.size(), c2f::seconds_since(t0), model_seconds);
+    fmt::print("report: {}\n", page.string());
     (void)wall_seconds;
     return 0;
   });

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../graphs/segmentation_graph.hpp"
+#include "../reports/cohort_report.hpp"
 #include "../reports/segmentation_outputs.hpp"
 #include "../reports/segmentation_summary.hpp"
 #include "../io/cohort.hpp"
@@ -53,6 +54,7 @@ int merge(const std::string& input, const std::string& label, const std::string&
   c2f::remove_stale_temporaries(fs::path(out) / "summary.csv");
   c2f::write_text_atomically(fs::path(out) / "summary.json", summary.json(c2f::merged_timing(parts, failed)).dump(2) + "\n");
   c2f::write_text_atomically(fs::path(out) / "summary.csv", summary.csv());
+  fmt::print("report: {}\n", c2f::write_cohort_report(out, summary.failures()).string());
   return failed == 0 ? 0 : 1;
 }
 }  // namespace
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
     if (ec) throw c2f::OutputError(out, "cannot create the output folder: " + ec.message());
     c2f::remove_stale_temporaries(summary_json);
     c2f::remove_stale_temporaries(summary_csv);
+    c2f::remove_stale_temporaries(fs::path(out) / "index.html");
 
     // Cases a previous run finished: report.json is written last, atomically, so its presence
     // without an error means every output of the case is whole.
@@ -220,6 +223,8 @@ int main(int argc, char** argv) {
     }
     c2f::write_text_atomically(summary_json, summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
     c2f::write_text_atomically(summary_csv, summary.csv());
+    // The cohort page is the whole cohort's: a part leaves it to the merge.
+    if (share.whole()) fmt::print("report: {}\n", c2f::write_cohort_report(out, summary.failures()).string());
     return report.failed == 0 ? 0 : 1;
   });
 }

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "../../io/folds.hpp"
 
 #include "tools/tool_runner.hpp"
@@ -56,6 +58,21 @@ TEST_CASE("c2f-eval writes the three tables, per-case rows and plots from one pa
   // Each case's best iteration is at least as good as any of its rows.
   for (std::size_t i = 1; i < cases.size(); ++i)
     for (int col : {6, 7, 8}) CHECK(std::stod(cases[i][16]) >= std::stod(cases[i][std::size_t(col)]));
+
+  // The cohort page, built from each case's folder: the method's result, stop at d(t) > 0.95, as
+  // per_case.csv has it (iterations_095, dsc_stop_095).
+  const fs::path page = dir / "eval" / "index.html";
+  CHECK(r.out.find("report: " + page.string()) != std::string::npos);
+  const std::string html = test::read_bytes(page);
+  for (std::size_t i = 1; i < cases.size(); ++i) {
+    const std::string id = cases[i][0];
+    CAPTURE(id);
+    CHECK(html.find("<tr id=\"case-" + id + "\"") != std::string::npos);
+    CHECK(fs::file_size(dir / "eval" / id / "thumbnail.png") > 0);
+    const auto report = nlohmann::json::parse(test::read_bytes(dir / "eval" / id / "report.json"));
+    CHECK(report["iterations"] == std::stoi(cases[i][11]));
+    CHECK(report["dsc"].get<double>() == doctest::Approx(std::stod(cases[i][13])).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("c2f-eval refuses a cohort without labels, naming the image") {

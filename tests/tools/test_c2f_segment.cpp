@@ -305,6 +305,8 @@ TEST_CASE("c2f-segment killed at random moments: --resume ends with the same mas
     const auto a = read_nifti_mask(dir / "whole" / id / "mask.nii.gz"), b = read_nifti_mask(dir / "parts" / id / "mask.nii.gz");
     CHECK(std::ranges::equal(a.mask.voxels(), b.mask.voxels()));
     CHECK(read_json(dir / "parts" / id / "report.json")["iterations"] == c["iterations"]);
+    // The last run's cohort page shows the cases the killed runs finished too.
+    CHECK(test::read_bytes(dir / "parts" / "index.html").find("<tr id=\"case-" + id + "\"") != std::string::npos);
   }
   for (const auto& e : fs::recursive_directory_iterator(dir / "parts")) {
     CAPTURE(e.path());
