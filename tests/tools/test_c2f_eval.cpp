@@ -88,21 +88,28 @@ TEST_CASE("c2f-eval refuses a cohort without labels, naming the image") {
   CHECK(r.err.find("label") != std::string::npos);
 }
 
-TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the fold that left it out") {
-  test::ScratchDir dir("eval-cv");
-  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir.path());
+namespace {
+// DIR/cohort: 4 small phantoms; DIR/models: a 2-fold cross-validation of them, 2 iterations each.
+void train_two_folds(const fs::path& dir) {
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir);
   REQUIRE(r.exit_code == 0);
   for (int k : {0, 1}) {
     r = test::run(C2F_TRAIN_EXE,
                   "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
                       std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
-                  dir.path());
+                  dir);
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   }
-  r = test::run(C2F_EVAL_EXE,
-                "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " -o " + (dir / "eval").string() +
-                    " --iterations 2 --no-oracle -q",
-                dir.path());
+}
+}  // namespace
+
+TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the fold that left it out") {
+  test::ScratchDir dir("eval-cv");
+  train_two_folds(dir.path());
+  const auto r = test::run(C2F_EVAL_EXE,
+                      "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " -o " + (dir / "eval").string() +
+                          " --iterations 2 --no-oracle -q",
+                      dir.path());
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   const Folds folds = read_folds(dir / "models" / "folds.json");
   REQUIRE(folds.folds.size() == 2);
@@ -123,15 +130,8 @@ TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the
 
 TEST_CASE("c2f-eval in 2 parts and a merge writes the tables of one whole run with every case in its fold") {
   test::ScratchDir dir("eval-parts");
-  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 4 --seed 21 --size 40x40x20", dir.path());
-  REQUIRE(r.exit_code == 0);
-  for (int k : {0, 1}) {
-    r = test::run(C2F_TRAIN_EXE,
-                  "-i " + (dir / "cohort").string() + " -o " + (dir / "models").string() + " --folds 2 --fold " +
-                      std::to_string(k) + " --iterations 2 --checkpoint-every 2 --log-every 2 --min-share 0.001 --preset paper -q",
-                  dir.path());
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  }
+  train_two_folds(dir.path());
+  test::ToolResult r;
   const std::string common = "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " --iterations 2 -q -o ";
   const fs::path whole = dir / "whole", parts = dir / "parts";
   r = test::run(C2F_EVAL_EXE, common + whole.string(), dir.path());
