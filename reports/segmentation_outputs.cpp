@@ -110,6 +110,11 @@ nlohmann::json case_report(const CaseResult& r) {
 }
 
 std::vector<std::string> write_case_outputs(const fs::path& out_dir, const CaseResult& r, const OutputOptions& options) {
+  return write_case_outputs(out_dir, r, options, case_report(r));
+}
+
+std::vector<std::string> write_case_outputs(const fs::path& out_dir, const CaseResult& r, const OutputOptions& options,
+                                            const nlohmann::json& report) {
   std::vector<std::string> warnings;
   const fs::path dir = out_dir / r.input.id;
   std::error_code ec;
@@ -150,7 +155,7 @@ std::vector<std::string> write_case_outputs(const fs::path& out_dir, const CaseR
     }
     write_case_thumbnail(dir, r);
   }
-  write_text_atomically(dir / "report.json", case_report(r).dump(2) + "\n");
+  write_text_atomically(dir / "report.json", report.dump(2) + "\n");
   return warnings;
 }
 

@@ -41,6 +41,9 @@ nlohmann::json case_report(const CaseResult& r);
 // missing or inconsistent) is skipped with one, and the other files are still written.
 std::vector<std::string> write_case_outputs(const std::filesystem::path& out_dir, const CaseResult& r,
                                             const OutputOptions& options);
+// The same with the case's report already made (case_report(r)): it is written as given.
+std::vector<std::string> write_case_outputs(const std::filesystem::path& out_dir, const CaseResult& r,
+                                            const OutputOptions& options, const nlohmann::json& report);
 
 // The report of a case that an earlier run finished (report.json present, readable, without an
 // error, beside its mask), or nothing: the case is to be segmented (again).

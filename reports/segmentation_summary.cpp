@@ -15,6 +15,13 @@ namespace fs = std::filesystem;
 namespace {
 bool failed(const nlohmann::json& entry) { return entry.contains("error"); }
 
+// A CSV field in quotes, its own quotes doubled (RFC 4180): error messages quote file names.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 // A measure a case may lack (no label): -1 then.
 double measure(const nlohmann::json& entry, const char* key) { return entry.value(key, -1.0); }
 
@@ -40,10 +47,10 @@ std::string summary_csv_row(const nlohmann::json& e) {
     statistics = fmt::format("{:.3f},{:.1f},{},{}", s.value("volume_ml", 0.0), s["hu"].value("mean", 0.0),
                              s.value("components", 0), s.value("incomplete", false) ? 1 : 0);
   }
-  return fmt::format("{},{},{},{},{},{},{},{:.3f},\"{}\",{},{}\n", e.value("case", ""), csv_number(measure(e, "dsc_coarse")),
+  return fmt::format("{},{},{},{},{},{},{},{:.3f},{},{},{}\n", e.value("case", ""), csv_number(measure(e, "dsc_coarse")),
                      csv_number(measure(e, "dsc")), csv_number(measure(e, "truth_in_coarse_box")),
                      e.value("iterations", 0), e.value("stop", ""), e.value("coarse_empty", false) ? 1 : 0,
-                     e.value("seconds", 0.0), e.value("error", ""), statistics, csv_number(measure(e, "final_d_t")));
+                     e.value("seconds", 0.0), quoted(e.value("error", "")), statistics, csv_number(measure(e, "final_d_t")));
 }
 
 std::string console_table_header() {

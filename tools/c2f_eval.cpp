@@ -16,6 +16,7 @@
 #include "../pipeline/atomic_file.hpp"
 #include "../reports/cohort_report.hpp"
 #include "../reports/evaluation_report.hpp"
+#include "../reports/segmentation_outputs.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
 
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
       const auto sink = [&](c2f::CaseResult&& r) {
         if (!r.error.empty()) throw c2f::InputError(group.cases[r.index].image.string(), r.error);
         c2f::CaseEvaluation e = c2f::evaluate_case(r, group.fold);
+        c2f::remove_stale_case_temporaries(fs::path(out) / r.input.id);  // left by a run killed mid-write
         c2f::write_evaluation_case_outputs(out, r, group.fold);
         for (const auto& [name, dir] : baseline_dirs) e.baseline_dsc[name] = c2f::dice(read_baseline(dir, e.id, *r.input.label), *r.input.label);
         by_id[e.id] = e;

@@ -198,12 +198,13 @@ int main(int argc, char** argv) {
     const auto t0 = c2f::StageClock::now();
     const auto sink = [&](c2f::CaseResult&& r) {
       ++done;
+      nlohmann::json entry = c2f::summary_entry(r, cases[r.index].id);  // a finished case's: its report
       if (r.error.empty()) {
-        for (const std::string& w : c2f::write_case_outputs(out, r, outputs))
+        for (const std::string& w : c2f::write_case_outputs(out, r, outputs, entry))
           fmt::print(stderr, "{}c2f-segment: warning: {}\n", tty ? "\r\x1b[K" : "", w);
       } else  // one line that names the file; a failed case leaves no folder behind
         fmt::print(stderr, "{}c2f-segment: error: {}\n", tty ? "\r\x1b[K" : "", r.error);
-      summary.add(c2f::summary_entry(r, cases[r.index].id));
+      summary.add(std::move(entry));
       if (!quiet) {
         const double elapsed = c2f::seconds_since(t0);
         const std::string line =

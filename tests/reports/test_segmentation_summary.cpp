@@ -69,6 +69,9 @@ TEST_CASE("a failed case's row keeps its id and error, its measures empty") {
   CHECK(entry == nlohmann::json{{"case", "case_007"}, {"error", r.error}, {"seconds", 0.5}});
   CHECK(summary_csv_row(entry) == "case_007,,,,0,,0,0.500,\"/data/case_007.nii.gz: not a NIfTI file\",,,,,\n");
   CHECK(console_table_row(entry) == "case_007             failed: /data/case_007.nii.gz: not a NIfTI file\n");
+  // Quotes in the error (a quoted file name) are doubled, so the row keeps its 14 fields.
+  const nlohmann::json quoting{{"case", "case_008"}, {"error", "stage \"infer\": bad, very bad"}, {"seconds", 0.5}};
+  CHECK(summary_csv_row(quoting) == "case_008,,,,0,,0,0.500,\"stage \"\"infer\"\": bad, very bad\",,,,,\n");
 }
 
 TEST_CASE("without a label the DSC columns are empty in the CSV and dashes on the console") {
