@@ -205,7 +205,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectati
   LoadedCheckpoint out;
   std::optional<std::uint32_t> crc;
   std::vector<ZipRecord> records;
-  auto archive = open_archive(path, out.info, &crc, &records);
+  auto archive = open_archive(path, out.info, &crc, &records, &out.record);
   expect_field(path, "model", expect.model, out.info.model);
   expect_field(path, "view", expect.view, out.info.view);
   expect_field(path, "scale", expect.scale, out.info.scale);

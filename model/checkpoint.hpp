@@ -54,6 +54,7 @@ nlohmann::json read_checkpoint_record(const std::filesystem::path& path);
 struct LoadedCheckpoint {
   SegmentationModel model;
   CheckpointInfo info;
+  nlohmann::json record;  // the info as stored (read_checkpoint_record)
 };
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, const CheckpointExpectation& expect = {});
 // Restores the optimiser's state and the CPU random generator's from a training checkpoint.

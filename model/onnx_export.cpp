@@ -52,8 +52,8 @@ std::string last_line(const fs::path& log) {
 }  // namespace
 
 void export_onnx(const fs::path& checkpoint, const fs::path& out, const OnnxExporter& exporter) {
-  load_checkpoint(checkpoint);  // the whole file, weights' CRC included: a damaged one stops here
-  const nlohmann::json record = read_checkpoint_record(checkpoint);
+  // The whole file, weights' CRC included: a damaged one stops here.
+  const nlohmann::json record = load_checkpoint(checkpoint).record;
   if (!fs::exists(exporter.script)) throw OutputError(out.string(), "the exporter " + exporter.script.string() + " is missing");
   const fs::path log = fs::path(out.string() + ".log");
   const int status = run_logged({exporter.python.string(), exporter.script.string(), checkpoint.string(), out.string()}, log);
@@ -66,14 +66,12 @@ void export_onnx(const fs::path& checkpoint, const fs::path& out, const OnnxExpo
                                                : "the ONNX export failed: " + (why.empty() ? "no message" : why));
   }
 #ifdef C2F_HAVE_OPENCV_DNN
-  // The file names the checkpoint it came from, as the OpenCV back end will check.
-  std::ifstream in(out, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto metadata = onnx_metadata(bytes, out.string());
-  const auto info = metadata.find("c2f_info");
-  if (info == metadata.end() || nlohmann::json::parse(info->second, nullptr, false) != record) {
+  // The file names the checkpoint it came from: the OpenCV back end's own check.
+  try {
+    OnnxNetwork exported(out, record);
+  } catch (const InputError& e) {
     fs::remove(out, ec);
-    throw OutputError(out.string(), "the exported graph does not name " + checkpoint.string() + " in its metadata");
+    throw OutputError(out.string(), std::string("the exported graph is not usable: ") + e.what());
   }
 #endif
 }

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iterator>
 #include <list>
-#include <tuple>
 
 #include <fmt/format.h>
 #include <google/protobuf/unknown_field_set.h>
