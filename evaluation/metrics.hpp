@@ -21,4 +21,9 @@ inline double dice(const Mask& a, const Mask& b) { return overlap(a, b).dice(); 
 // bounding box holds, so how much the fine stage can still find.
 double share_inside(const Mask& truth, const Box3& box);
 
+// The same two for a mask known only on `box` of truth's grid (zero elsewhere), with truth's
+// foreground count known: they read the box alone, and equal the whole computations.
+Overlap overlap(const Mask& part, const Box3& box, const Mask& truth, std::int64_t truth_voxels);
+double share_inside(const Mask& truth, const Box3& box, std::int64_t truth_voxels);
+
 }  // namespace c2f

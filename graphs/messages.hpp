@@ -73,6 +73,7 @@ struct CaseInput {
   std::shared_ptr<const Image> network_image;   // the input on the networks' grid
   std::shared_ptr<const Mask> network_label;    // the label there (the oracle box needs it)
   std::shared_ptr<const Volume<float>> normalized;
+  std::int64_t label_voxels = 0;                // |G| on the input's grid, counted once for every round's DSC
   std::shared_ptr<CaseStageTimes> times = std::make_shared<CaseStageTimes>();
 
   // How errors name the case: its file, else its id, else its place in the cohort.
@@ -121,6 +122,17 @@ struct ThresholdedRound {
   std::shared_ptr<const Mask> region_mask;  // S(t) on the round's region
 };
 
+// A mask on a box of a grid and zero elsewhere: S(t) on the input's grid, where a fine round's
+// region reaches a small part of a large input, and the rest need not be written until the end.
+struct MaskInBox {
+  Box3 box;
+  std::shared_ptr<const Mask> mask;  // on the box's grid
+  explicit operator bool() const { return mask != nullptr; }
+  std::shared_ptr<const Mask> whole(const Geometry& grid) const {
+    return box == Box3::whole(grid.dims) ? mask : std::make_shared<const Mask>(paste_back(*mask, box, grid, std::uint8_t{0}));
+  }
+};
+
 struct RoundRecord {
   int iteration = 0;
   Box3 region;                 // where the networks looked (whole volume for the coarse stage)
@@ -138,7 +150,7 @@ struct RoundResult {
   RoundRecord record;                           // all but d_t, which Convergence adds
   std::shared_ptr<const Mask> mask;             // S(t) on the networks' full grid
   std::shared_ptr<const ProbabilityMap> fused;  // on the round's region
-  std::shared_ptr<const Mask> on_input;         // S(t) on the input's grid, when it was made (label, kept iterations)
+  MaskInBox on_input;                           // S(t) on the input's grid, when it was made (label, kept iterations)
 };
 
 struct BoxFound {

@@ -128,6 +128,7 @@ class Steps {
     c.network_image = c.resampled ? std::make_shared<const Image>(c2f::resample(image, grid)) : c.input.image;
     c.network_label = c.resampled && o_.oracle_box ? std::make_shared<const Mask>(resample_mask(*c.input.label, grid))
                                                    : c.input.label;
+    if (c.input.label) c.label_voxels = count_foreground(*c.input.label);
     return c;
   }
 
@@ -160,10 +161,10 @@ class Steps {
                             ViewFusion{round.scale == Scale::Coarse ? o_.coarse_fusion : o_.fine_fusion}(maps))};
     const CaseInput& c = *round.input;
     if (round.iteration == 0 && c.input.label)  // each coarse view's own result: the paper's Table 1
-      for (std::size_t v = 0; v < 3; ++v)
-        f.view_dsc[v] = dice(c.resampled ? threshold(on_input_grid(c, *maps[v], round.region.box), o_.threshold)
-                                         : threshold(*maps[v], o_.threshold),
-                             *c.input.label);
+      for (std::size_t v = 0; v < 3; ++v) {
+        const ResampledRegion r = on_input_grid(c, *maps[v], round.region.box);
+        f.view_dsc[v] = overlap(threshold(r.values, o_.threshold), r.box, *c.input.label, c.label_voxels).dice();
+      }
     return f;
   }
 
@@ -178,24 +179,28 @@ class Steps {
     const CaseInput& c = *round.input;
     Mask s = paste_back(*t.region_mask, round.region.box, c.normalized->geometry(), std::uint8_t{0});
     if (post_processed(round.scale)) s = KeepLargeComponents{}(s);
-    RoundResult r{round, {}, nullptr, t.fused.fused, nullptr};
+    RoundResult r{round, {}, nullptr, t.fused.fused, {}};
     r.record = {round.iteration, round.region.box, round.region.fallback, count_foreground(s), BoundingBox3D{}(s)};
     r.record.view_dsc = t.fused.view_dsc;
     r.mask = std::make_shared<const Mask>(std::move(s));
     if (!c.resampled) {
       if (c.input.label) {
         r.record.dsc = dice(*r.mask, *c.input.label);
-        r.record.truth_in_box = share_inside(*c.input.label, r.record.box);
+        r.record.truth_in_box = share_inside(*c.input.label, r.record.box, c.label_voxels);
       }
-      r.on_input = r.mask;
+      r.on_input = {Box3::whole(r.mask->dims()), r.mask};
     } else if (c.input.label || o_.keep_iterations) {
-      Mask on_input = threshold(on_input_grid(c, *r.fused, round.region.box), o_.threshold);
-      if (post_processed(round.scale)) on_input = KeepLargeComponents{}(on_input);
+      // Only the box of the input grid the region reaches: the rest of S(t) is zero there.
+      const ResampledRegion part = on_input_grid(c, *r.fused, round.region.box);
+      Mask on_input = threshold(part.values, o_.threshold);
+      if (post_processed(round.scale)) on_input = KeepLargeComponents{}(on_input, c.input.image->geometry().voxel_count());
       if (c.input.label) {
-        r.record.dsc = dice(on_input, *c.input.label);
-        r.record.truth_in_box = share_inside(*c.input.label, BoundingBox3D{}(on_input));
+        r.record.dsc = overlap(on_input, part.box, *c.input.label, c.label_voxels).dice();
+        Box3 box = BoundingBox3D{}(on_input);
+        for (int a = 0; a < 3; ++a) box.lo[a] += part.box.lo[a], box.hi[a] += part.box.lo[a];
+        r.record.truth_in_box = share_inside(*c.input.label, box, c.label_voxels);
       }
-      r.on_input = std::make_shared<const Mask>(std::move(on_input));
+      r.on_input = {part.box, std::make_shared<const Mask>(std::move(on_input))};
     }
     return r;
   }
@@ -228,14 +233,17 @@ class Steps {
         r->probability = paste_back(*last.fused, last.round.region.box, c.normalized->geometry(), 0.0f);
       return r;
     }
-    ProbabilityMap p = on_input_grid(c, *last.fused, last.round.region.box);
+    const Geometry& grid = c.input.image->geometry();
+    const ResampledRegion p = last.on_input && !o_.keep_probability ? ResampledRegion{}
+                                                                      : on_input_grid(c, *last.fused, last.round.region.box);
     if (last.on_input) {
-      r->mask = *last.on_input;
+      r->mask = *last.on_input.whole(grid);
     } else {
-      r->mask = threshold(p, o_.threshold);
-      if (post_processed(last.round.scale)) r->mask = KeepLargeComponents{}(r->mask);
+      Mask part = threshold(p.values, o_.threshold);
+      if (post_processed(last.round.scale)) part = KeepLargeComponents{}(part, grid.voxel_count());
+      r->mask = *MaskInBox{p.box, std::make_shared<const Mask>(std::move(part))}.whole(grid);
     }
-    if (o_.keep_probability) r->probability = std::move(p);
+    if (o_.keep_probability) r->probability = p.box == Box3::whole(grid.dims) ? p.values : paste_back(p.values, p.box, grid, 0.0f);
     return r;
   }
 
@@ -243,11 +251,10 @@ class Steps {
   // Whether a round's mask keeps only its large components (fine: the released code's; coarse: an option).
   bool post_processed(Scale scale) const { return scale == Scale::Fine ? o_.fine_post_processing : o_.coarse_post_processing; }
 
-  // A round's map (on its region of the networks' grid) on the input's grid: only what the region
-  // reaches is resampled (the map is zero outside it).
-  static ProbabilityMap on_input_grid(const CaseInput& c, const ProbabilityMap& map, const Box3& region) {
-    const ProbabilityMap full = paste_back(map, region, c.normalized->geometry(), 0.0f);
-    return c2f::resample(full, c.input.image->geometry(), region);
+  // A round's map (on its region of the networks' grid) on the input's grid, where it can be
+  // non-zero: the box of the input grid the region reaches.
+  static ResampledRegion on_input_grid(const CaseInput& c, const ProbabilityMap& map, const Box3& region) {
+    return resample_region(map, region, c.normalized->geometry(), c.input.image->geometry());
   }
 
   const SegmentationOptions& o_;
@@ -271,7 +278,8 @@ class CaseRounds {
       stop = Convergence{o_.convergence}(r.round.iteration, r.record.d_t);
     }
     p.rounds.push_back(r.record);
-    if (o_.keep_iterations) p.round_masks.push_back(r.on_input);
+    if (o_.keep_iterations)
+      p.round_masks.push_back(r.on_input.whole(r.round.input->input.image->geometry()));
     p.current = r.mask;
     if (stop == StopReason::NotYet) return std::nullopt;
     CaseOutcome out{r.round.input, std::move(p.rounds), std::move(p.round_masks), std::move(r), stop};

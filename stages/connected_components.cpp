@@ -79,9 +79,14 @@ std::vector<std::int64_t> component_sizes(const Mask& mask) {
 }
 
 Mask keep_large_components(const Mask& mask, double min_fraction) {
+  return keep_large_components(mask, min_fraction, mask.size());
+}
+
+Mask keep_large_components(const Mask& mask, double min_fraction, std::int64_t grid_voxels) {
   if (!(min_fraction >= 0 && min_fraction <= 1)) throw std::invalid_argument("keep_large_components: fraction outside [0, 1]");
-  const std::int64_t n = mask.size(), foreground = count_foreground(mask);
-  if (foreground == 0 || 2 * foreground >= n) return mask;
+  if (grid_voxels < mask.size()) throw std::invalid_argument("keep_large_components: the grid is smaller than the mask");
+  const std::int64_t foreground = count_foreground(mask);
+  if (foreground == 0 || 2 * foreground >= grid_voxels) return mask;
   const Labelling c = label_components(mask);
   const Box3& box = c.box;
   const std::int64_t nx = mask.nx(), ny = mask.ny();

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "../pipeline/errors.hpp"
+#include "crop_with_frame.hpp"
 
 namespace c2f {
 
@@ -106,6 +107,34 @@ cv::Mat plane(float* data, std::int64_t rows, std::int64_t cols, std::int64_t st
 cv::Mat plane(const float* data, std::int64_t rows, std::int64_t cols, std::int64_t step) {
   return plane(const_cast<float*>(data), rows, cols, step);
 }
+// The part [lo, hi) of an axis of n lines.
+struct AxisPart {
+  std::int64_t lo, hi, n;
+  bool whole() const { return lo == 0 && hi == n; }
+};
+
+// One separable pass over a plane: `in` holds part `from` of an axis (along the plane's rows or its
+// columns), zero on the rest of it; `out` receives part `to` of that axis resized. A part short of
+// the whole axis goes through a zero-padded plane, so every value is the whole line's resize.
+struct LinePass {
+  cv::Mat padded, resized;  // reused from plane to plane
+  void run(const cv::Mat& in, cv::Mat out, bool along_rows, const AxisPart& from, const AxisPart& to) {
+    const auto range = [along_rows](cv::Mat& m, std::int64_t lo, std::int64_t hi) {
+      return along_rows ? m.rowRange(int(lo), int(hi)) : m.colRange(int(lo), int(hi));
+    };
+    const cv::Size full_in = along_rows ? cv::Size(in.cols, int(from.n)) : cv::Size(int(from.n), in.rows);
+    const cv::Size full_out = along_rows ? cv::Size(in.cols, int(to.n)) : cv::Size(int(to.n), in.rows);
+    const cv::Mat* src = &in;
+    if (!from.whole()) {
+      if (padded.size() != full_in) padded = cv::Mat(full_in, CV_32F, cv::Scalar(0));
+      in.copyTo(range(padded, from.lo, from.hi));  // the rest stays zero: only this part is ever written
+      src = &padded;
+    }
+    cv::Mat& dst = to.whole() ? out : resized;
+    cv::resize(*src, dst, full_out, 0, 0, interpolation(from.n, to.n));
+    if (!to.whole()) range(resized, to.lo, to.hi).copyTo(out);
+  }
+};
 }  // namespace
 
 Volume<float> resample(const Volume<float>& v, const Geometry& target) {
@@ -113,75 +142,86 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target) {
 }
 
 Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box3& support) {
-  const Geometry& g = v.geometry();
+  const Box3 s = support.intersect(Box3::whole(v.dims()));
+  if (s.empty()) {
+    if (v.dims() != target.dims) check_same_field(v.geometry(), target);
+    return Volume<float>(target, 0.0f);
+  }
+  ResampledRegion r = s == Box3::whole(v.dims()) ? resample_region(v, s, v.geometry(), target)
+                                                 : resample_region(crop(v, s), s, v.geometry(), target);
+  if (r.box == Box3::whole(target.dims)) {
+    r.values.set_geometry(target);
+    return std::move(r.values);
+  }
+  return paste_back(r.values, r.box, target, 0.0f);
+}
+
+ResampledRegion resample_region(const Volume<float>& region, const Box3& box, const Geometry& g, const Geometry& target) {
+  if (box.empty() || box.intersect(Box3::whole(g.dims)) != box || region.dims() != box.extents())
+    throw std::invalid_argument("resample_region: the region is not a box of the source grid");
   if (g.dims == target.dims) {
-    Volume<float> same = v;
-    same.set_geometry(target);
-    return same;
+    Volume<float> same = region;
+    same.set_geometry(sub_geometry(target, box));
+    return {box, std::move(same)};
   }
   check_same_field(g, target);
-  const Box3 s = support.intersect(Box3::whole(g.dims));
   const std::int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   const std::int64_t mx = target.dims[0], my = target.dims[1], mz = target.dims[2];
-  if (s.empty()) return Volume<float>(target, 0.0f);
-  // Three separable passes (x, then y, then z), each a 1-D resize of whole lines along its axis,
-  // run only on the lines the support reaches: everything else is zero on both grids. With the
-  // whole volume as support every line is written, so the passes' volumes need no zero fill.
-  const bool whole = s == Box3::whole(g.dims);
-  const auto fresh = [whole](const Geometry& grid) { return whole ? Volume<float>(grid) : Volume<float>(grid, 0.0f); };
-  const auto [x0, x1] = reach(s.lo[0], s.hi[0], nx, mx);
-  const auto [y0, y1] = reach(s.lo[1], s.hi[1], ny, my);
-
-  // x: for each slice of the support, its rows of the support resized along x.
-  Geometry gx = g;
-  gx.dims = {mx, ny, nz};
+  const auto [x0, x1] = reach(box.lo[0], box.hi[0], nx, mx);
+  const auto [y0, y1] = reach(box.lo[1], box.hi[1], ny, my);
+  const auto [z0, z1] = reach(box.lo[2], box.hi[2], nz, mz);
+  const Box3 out_box{{x0, y0, z0}, {x1, y1, z1}};
+  const std::int64_t sy = box.extent(1), sz = box.extent(2), wx = x1 - x0, wy = y1 - y0, wz = z1 - z0;
+  // Three separable passes (x, then y, then z), each a 1-D resize of whole lines of the grid
+  // along its axis, zero outside the region: the values are those of the whole computation. Each
+  // pass keeps only the lines the next one reads, so the work and memory scale with the region.
+  const auto grid = [&](std::int64_t ex, std::int64_t ey, std::int64_t ez) {
+    Geometry d = target;
+    d.dims = {ex, ey, ez};
+    return d;
+  };
+  // x: each row of the region, as a row of the grid, resized; the reached columns kept.
   Volume<float> along_x;
-  const Volume<float>* cur = &v;
+  const Volume<float>* cur = &region;
   if (mx != nx) {
-    along_x = fresh(gx);
-    cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
-      for (int z = r.start; z < r.end; ++z) {
-        const std::int64_t rows = s.extent(1);
-        const cv::Mat src = plane(v.data() + (z * ny + s.lo[1]) * nx, rows, nx, nx);
-        cv::Mat dst = plane(along_x.data() + (z * ny + s.lo[1]) * mx, rows, mx, mx);
-        cv::resize(src, dst, dst.size(), 0, 0, interpolation(nx, mx));
-      }
+    along_x = Volume<float>(grid(wx, sy, sz));
+    cv::parallel_for_(cv::Range(0, int(sz)), [&](const cv::Range& r) {
+      LinePass pass;
+      for (int z = r.start; z < r.end; ++z)
+        pass.run(plane(region.data() + z * sy * box.extent(0), sy, box.extent(0), box.extent(0)),
+                 plane(along_x.data() + z * sy * wx, sy, wx, wx), false, {box.lo[0], box.hi[0], nx}, {x0, x1, mx});
     });
     cur = &along_x;
   }
-  // y: for each slice of the support, an ny x (reached columns) plane resized along y; the
-  // columns of a vertical resize are independent, so a column window computes exactly them.
-  Geometry gy = g;
-  gy.dims = {mx, my, nz};
+  // y: each slice's columns, as columns of the grid, resized; the reached rows kept.
   Volume<float> along_y;
   if (my != ny) {
-    along_y = fresh(gy);
+    along_y = Volume<float>(grid(wx, wy, sz));
     const Volume<float>& in = *cur;
-    cv::parallel_for_(cv::Range(int(s.lo[2]), int(s.hi[2])), [&](const cv::Range& r) {
-      for (int z = r.start; z < r.end; ++z) {
-        const cv::Mat src = plane(in.data() + z * ny * mx + x0, ny, x1 - x0, mx);
-        cv::Mat dst = plane(along_y.data() + z * my * mx + x0, my, x1 - x0, mx);
-        cv::resize(src, dst, dst.size(), 0, 0, interpolation(ny, my));
-      }
+    cv::parallel_for_(cv::Range(0, int(sz)), [&](const cv::Range& r) {
+      LinePass pass;
+      for (int z = r.start; z < r.end; ++z)
+        pass.run(plane(in.data() + z * sy * wx, sy, wx, wx), plane(along_y.data() + z * wy * wx, wy, wx, wx), true,
+                 {box.lo[1], box.hi[1], ny}, {y0, y1, my});
     });
     cur = &along_y;
   }
-  if (mz == nz) {  // then x or y was resized: cur is one of the two passes' volumes
-    Volume<float> out = cur == &along_y ? std::move(along_y) : std::move(along_x);
-    out.set_geometry(target);
-    return out;
+  // z: one coronal plane (rows z, columns x) per reached y, strided, no transposes.
+  Volume<float> out;
+  if (mz != nz) {
+    out = Volume<float>(grid(wx, wy, wz));
+    const Volume<float>& in = *cur;
+    cv::parallel_for_(cv::Range(0, int(wy)), [&](const cv::Range& r) {
+      LinePass pass;
+      for (int y = r.start; y < r.end; ++y)
+        pass.run(plane(in.data() + y * wx, sz, wx, wx * wy), plane(out.data() + y * wx, wz, wx, wx * wy), true,
+                 {box.lo[2], box.hi[2], nz}, {z0, z1, mz});
+    });
+  } else {
+    out = cur == &along_y ? std::move(along_y) : std::move(along_x);
   }
-  // z: one coronal plane (rows z, the reached columns x) per reached y, strided, no transposes.
-  Volume<float> out = fresh(target);
-  const Volume<float>& in = *cur;
-  cv::parallel_for_(cv::Range(int(y0), int(y1)), [&](const cv::Range& r) {
-    for (int y = r.start; y < r.end; ++y) {
-      const cv::Mat src = plane(in.data() + y * mx + x0, nz, x1 - x0, mx * my);
-      cv::Mat dst = plane(out.data() + y * mx + x0, mz, x1 - x0, mx * my);
-      cv::resize(src, dst, dst.size(), 0, 0, interpolation(nz, mz));
-    }
-  });
-  return out;
+  out.set_geometry(sub_geometry(target, out_box));
+  return {out_box, std::move(out)};
 }
 
 Mask resample_mask(const Mask& m, const Geometry& target) {

@@ -48,6 +48,17 @@ Volume<float> resample(const Volume<float>& v, const Geometry& target);
 // can reach are computed, the rest are zero, and the result equals the whole computation. What
 // brings a fine round's map back to a large input grid in a fraction of the time.
 Volume<float> resample(const Volume<float>& v, const Geometry& target, const Box3& support);
+// The part of a resampled volume that can be non-zero: `values` on `box` of the target grid (on
+// its sub_geometry); the volume is zero elsewhere.
+struct ResampledRegion {
+  Box3 box;
+  Volume<float> values;
+};
+// Resamples a volume that is `region` on `box` of grid `source` and zero elsewhere onto `target`,
+// computing only the box of `target` it reaches: every value there equals the whole computation's.
+// What brings a fine round's map onto a large input grid without touching the rest of it.
+ResampledRegion resample_region(const Volume<float>& region, const Box3& box, const Geometry& source,
+                                const Geometry& target);
 // A mask through its partial-volume fractions: resampled as 0/1 floats, then >= 0.5.
 Mask resample_mask(const Mask& m, const Geometry& target);
 

@@ -37,6 +37,9 @@ TEST_CASE("post-processing is skipped for an empty mask or one covering half the
   fill(half, {{0, 0, 0}, {4, 4, 2}});
   half(0, 0, 3) = 1;  // a small far component that would otherwise go
   CHECK(count_foreground(keep_large_components(half)) == 33);
+  // The same mask as the part of a grid eight times larger covers less than half of it: processed.
+  CHECK(count_foreground(KeepLargeComponents{}(half, 8 * half.size())) == 32);
+  CHECK_THROWS_AS(keep_large_components(half, 0.5, half.size() - 1), std::invalid_argument);
 }
 
 TEST_CASE("components away from the grid's corner: labelled inside the mask's box, placed where they were") {

@@ -5,6 +5,7 @@
 
 #include "../../pipeline/errors.hpp"
 #include "../../evaluation/metrics.hpp"
+#include "../../stages/crop_with_frame.hpp"
 #include "../../stages/resample.hpp"
 
 using namespace c2f;
@@ -171,6 +172,43 @@ TEST_CASE("a support box gives the whole computation's result in a part of the t
   const Volume<float> none = resample(v, network_grid(net, ResampleOptions{{1, 1, 1}}), Box3{});
   CHECK(none.dims() == Index3{120, 100, 80});
   CHECK(std::all_of(none.data(), none.data() + none.size(), [](float x) { return x == 0.0f; }));
+}
+
+TEST_CASE("a region resampled alone is the whole computation on the box it reaches, and zero beyond it") {
+  const Geometry net = grid({60, 50, 40}, {2, 2, 2});
+  const Box3 box{{0, 9, 11}, {31, 50, 25}};  // touching two edges of the grid
+  Volume<float> region(sub_geometry(net, box));
+  for (std::int64_t i = 0; i < region.size(); ++i) region.data()[i] = float(0.5 + 0.5 * std::sin(0.37 * double(i)));
+  const Volume<float> v = paste_back(region, box, net, 0.0f);
+  for (const Vec3& spacing : {Vec3{0.75, 0.75, 1.25}, Vec3{3, 3, 3}, Vec3{0.8, 2.5, 4}, Vec3{2, 2, 0.7}}) {
+    CAPTURE(spacing[0]);
+    CAPTURE(spacing[1]);
+    CAPTURE(spacing[2]);
+    const Geometry target = network_grid(net, ResampleOptions{spacing});
+    const Volume<float> whole = resample(v, target);
+    const ResampledRegion part = resample_region(region, box, net, target);
+    REQUIRE(part.values.dims() == part.box.extents());
+    CHECK(part.box.voxel_count() < whole.size());
+    const Vec3 a = part.values.geometry().to_world({0, 0, 0});
+    const Vec3 b = target.to_world({double(part.box.lo[0]), double(part.box.lo[1]), double(part.box.lo[2])});
+    for (int k = 0; k < 3; ++k) CHECK(a[k] == doctest::Approx(b[k]));
+    std::int64_t differ = 0, outside = 0;
+    for (std::int64_t z = 0; z < target.dims[2]; ++z)
+      for (std::int64_t y = 0; y < target.dims[1]; ++y)
+        for (std::int64_t x = 0; x < target.dims[0]; ++x) {
+          if (part.box.contains({x, y, z}))
+            differ += part.values(x - part.box.lo[0], y - part.box.lo[1], z - part.box.lo[2]) != whole(x, y, z);
+          else
+            outside += whole(x, y, z) != 0.0f;
+        }
+    CHECK(differ == 0);
+    CHECK(outside == 0);
+  }
+  // The region must be a box of the source grid, with the box's dimensions.
+  const Geometry target = network_grid(net, ResampleOptions{{1, 1, 1}});
+  CHECK_THROWS_AS(resample_region(region, Box3{{0, 9, 11}, {31, 51, 25}}, net, target), std::invalid_argument);
+  CHECK_THROWS_AS(resample_region(region, Box3{{1, 9, 11}, {31, 50, 25}}, net, target), std::invalid_argument);
+  CHECK_THROWS_AS(resample_region(region, Box3{}, net, target), std::invalid_argument);
 }
 
 TEST_CASE("each axis is resampled by its own rule: averaged when it shrinks, interpolated when it grows") {
