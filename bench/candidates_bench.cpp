@@ -47,12 +47,14 @@ std::vector<Prepared> cohort(c2f::PhantomOptions o, std::uint64_t seed, int case
 
 double dsc(const c2f::Mask& a, const c2f::Mask& b) {
   double both = 0, na = 0, nb = 0;
-  for (std::int64_t i = 0; i < a.size(); ++i) na += a.data()[i] != 0, nb += b.data()[i] != 0, both += a.data()[i] && b.data()[i];
+  for (std::int64_t i = 0; i < a.size(); ++i)
+    na += a.data()[i] != 0, nb += b.data()[i] != 0, both += a.data()[i] && b.data()[i];
   return na + nb == 0 ? 1.0 : 2 * both / (na + nb);
 }
 double sensitivity(const c2f::Mask& found, const c2f::Mask& truth) {
   double hit = 0, all = 0;
-  for (std::int64_t i = 0; i < truth.size(); ++i) all += truth.data()[i] != 0, hit += truth.data()[i] && found.data()[i];
+  for (std::int64_t i = 0; i < truth.size(); ++i)
+    all += truth.data()[i] != 0, hit += truth.data()[i] && found.data()[i];
   return all == 0 ? 1.0 : hit / all;
 }
 
@@ -77,18 +79,23 @@ int main(int argc, char** argv) {
   app.add_option("--train-cases", train_cases, "training phantoms")->capture_default_str();
   app.add_option("--test-seed", test_seed, "cohort seed of the held-out phantoms")->capture_default_str();
   app.add_option("--test-cases", test_cases, "held-out phantoms")->capture_default_str();
-  app.add_option("--methods", methods, "superpixel methods to compare: slic,slico,mslic,seeds,lsc")->capture_default_str();
+  app.add_option("--methods", methods, "superpixel methods to compare: slic,slico,mslic,seeds,lsc")
+      ->capture_default_str();
   app.add_option("--region-mm", regions_mm, "region sizes to compare, mm (comma-separated)")->capture_default_str();
   app.add_option("--ruler", ruler, "SLIC compactness (LSC ratio x 100)")->capture_default_str();
   std::string cascade_method = c2f::superpixel_method_name(cascade_sp.method);
   app.add_option("--cascade-method", cascade_method, "superpixel method of the cascade run")->capture_default_str();
-  app.add_option("--cascade-region-mm", cascade_sp.region_size_mm, "superpixel region of the cascade run, mm")->capture_default_str();
+  app.add_option("--cascade-region-mm", cascade_sp.region_size_mm, "superpixel region of the cascade run, mm")
+      ->capture_default_str();
   app.add_option("--trees", co.trees, "trees per forest")->capture_default_str();
   app.add_option("--depth", co.max_depth, "tree depth")->capture_default_str();
-  app.add_option("--negatives", co.negatives_per_case, "sampled non-pancreas superpixels per training case")->capture_default_str();
+  app.add_option("--negatives", co.negatives_per_case, "sampled non-pancreas superpixels per training case")
+      ->capture_default_str();
   app.add_option("--folds", co.calibration_folds, "cross-fitting folds that choose the cuts")->capture_default_str();
-  app.add_option("--level1-sensitivity", co.level1_sensitivity, "training pancreas share level 1 keeps")->capture_default_str();
-  app.add_option("--level2-sensitivity", co.level2_sensitivity, "training pancreas share the cascade keeps")->capture_default_str();
+  app.add_option("--level1-sensitivity", co.level1_sensitivity, "training pancreas share level 1 keeps")
+      ->capture_default_str();
+  app.add_option("--level2-sensitivity", co.level2_sensitivity, "training pancreas share the cascade keeps")
+      ->capture_default_str();
   app.add_flag("--no-cascade", no_cascade, "measure the superpixels only");
   app.add_option("--save-cascade", cascade_path, "write the trained cascade here");
   app.add_option("--json", json_path, "write the measurements as JSON");
@@ -118,14 +125,14 @@ int main(int argc, char** argv) {
     c2f::PhantomOptions test_po = po;
     if (!test_anatomy.empty()) test_po.anatomy = maps(test_anatomy);
     const auto test = cohort(test_po, test_seed, test_cases);
-    fmt::print("{} held-out phantoms (seed {}) in {:.1f} s, first {}x{}x{} at {:.2f}x{:.2f}x{:.2f} mm\n", test.size(), test_seed,
-               seconds_since(t0), test[0].normalized.nx(), test[0].normalized.ny(), test[0].normalized.nz(),
+    fmt::print("{} held-out phantoms (seed {}) in {:.1f} s, first {}x{}x{} at {:.2f}x{:.2f}x{:.2f} mm\n", test.size(),
+               test_seed, seconds_since(t0), test[0].normalized.nx(), test[0].normalized.ny(), test[0].normalized.nz(),
                test[0].normalized.geometry().spacing_mm[0], test[0].normalized.geometry().spacing_mm[1],
                test[0].normalized.geometry().spacing_mm[2]);
 
     // Superpixels: upper bound, count and time per volume, on the held-out phantoms.
-    fmt::print("{:<7} {:>9} {:>9} {:>12} {:>12} {:>10}\n", "method", "region mm", "region px", "upper bound", "superpixels",
-               "s/volume");
+    fmt::print("{:<7} {:>9} {:>9} {:>12} {:>12} {:>10}\n", "method", "region mm", "region px", "upper bound",
+               "superpixels", "s/volume");
     for (const auto& m : split(methods))
       for (const auto& r : split(regions_mm)) {
         c2f::SuperpixelOptions so;
@@ -143,11 +150,15 @@ int main(int argc, char** argv) {
           count += double(sp.count);
         }
         const double n = double(test.size());
-        fmt::print("{:<7} {:>9} {:>9} {:>11.1f}% {:>12.0f} {:>10.2f}\n", m, r, so.region_px(test[0].normalized.geometry()),
-                   100 * bound / n, count / n, secs / n);
-        report["superpixels"].push_back({{"method", m}, {"region_mm", so.region_size_mm}, {"ruler", ruler},
-                                         {"upper_bound_dsc", bound / n}, {"upper_bound_per_case", bounds},
-                                         {"superpixels_per_volume", count / n}, {"seconds_per_volume", secs / n}});
+        fmt::print("{:<7} {:>9} {:>9} {:>11.1f}% {:>12.0f} {:>10.2f}\n", m, r,
+                   so.region_px(test[0].normalized.geometry()), 100 * bound / n, count / n, secs / n);
+        report["superpixels"].push_back({{"method", m},
+                                         {"region_mm", so.region_size_mm},
+                                         {"ruler", ruler},
+                                         {"upper_bound_dsc", bound / n},
+                                         {"upper_bound_per_case", bounds},
+                                         {"superpixels_per_volume", count / n},
+                                         {"seconds_per_volume", secs / n}});
         std::fflush(stdout);
       }
     if (no_cascade) {
@@ -164,16 +175,21 @@ int main(int argc, char** argv) {
     for (const auto& c : train) train_sp.push_back(c2f::axial_superpixels(c.normalized, cascade_sp));
     fmt::print("their superpixels in {:.1f} s\n", seconds_since(t0));
     std::vector<c2f::CandidateTrainingCase> cases;
-    for (std::size_t i = 0; i < train.size(); ++i) cases.push_back({&train[i].normalized, &train_sp[i], &train[i].label});
+    for (std::size_t i = 0; i < train.size(); ++i)
+      cases.push_back({&train[i].normalized, &train_sp[i], &train[i].label});
     t0 = Clock::now();
     const auto cascade = c2f::CandidateCascade::train(cases, co);
     const double train_seconds = seconds_since(t0);
-    fmt::print("cascade trained in {:.1f} s: level-1 cut {:.3f}, level-2 cut {:.3f}\n", train_seconds, cascade.level1_cut(),
-               cascade.level2_cut());
+    fmt::print("cascade trained in {:.1f} s: level-1 cut {:.3f}, level-2 cut {:.3f}\n", train_seconds,
+               cascade.level1_cut(), cascade.level2_cut());
     if (!cascade_path.empty()) cascade.save(cascade_path);
-    report["cascade"] = {{"train_seed", train_seed}, {"train_cases", train_cases}, {"trees", co.trees},
-                         {"max_depth", co.max_depth}, {"level1_cut", cascade.level1_cut()},
-                         {"level2_cut", cascade.level2_cut()}, {"train_seconds", train_seconds},
+    report["cascade"] = {{"train_seed", train_seed},
+                         {"train_cases", train_cases},
+                         {"trees", co.trees},
+                         {"max_depth", co.max_depth},
+                         {"level1_cut", cascade.level1_cut()},
+                         {"level2_cut", cascade.level2_cut()},
+                         {"train_seconds", train_seconds},
                          {"superpixel_method", c2f::superpixel_method_name(cascade_sp.method)},
                          {"superpixel_region_mm", cascade_sp.region_size_mm}};
     fmt::print("{:<14} {:>12} {:>12} {:>8} {:>12} {:>12} {:>9} {:>9}\n", "case", "sensitivity", "DSC", "level-1",
@@ -188,16 +204,21 @@ int main(int argc, char** argv) {
       std::int64_t level1 = 0;
       for (float p : r.level1_probability) level1 += p >= cascade.level1_cut();
       const double bound = c2f::superpixel_upper_bound_dsc(sp, c.label);
-      fmt::print("{:<14} {:>11.1f}% {:>11.1f}% {:>8} {:>12} {:>12} {:>8.1f}% {:>9.1f}\n", c.id, 100 * sens, 100 * d, level1,
-                 r.ids.size(), sp.count, 100 * bound, secs);
-      report["cascade"]["test"].push_back({{"case", c.id}, {"sensitivity", sens}, {"dsc", d}, {"level1_survivors", level1},
-                                           {"candidates", r.ids.size()}, {"superpixels", sp.count},
-                                           {"upper_bound_dsc", bound}, {"seconds", secs}});
+      fmt::print("{:<14} {:>11.1f}% {:>11.1f}% {:>8} {:>12} {:>12} {:>8.1f}% {:>9.1f}\n", c.id, 100 * sens, 100 * d,
+                 level1, r.ids.size(), sp.count, 100 * bound, secs);
+      report["cascade"]["test"].push_back({{"case", c.id},
+                                           {"sensitivity", sens},
+                                           {"dsc", d},
+                                           {"level1_survivors", level1},
+                                           {"candidates", r.ids.size()},
+                                           {"superpixels", sp.count},
+                                           {"upper_bound_dsc", bound},
+                                           {"seconds", secs}});
       sum_sens += sens, sum_dsc += d, min_sens = std::min(min_sens, sens);
     }
     const double n = double(test.size());
-    fmt::print("mean sensitivity {:.1f}% (min {:.1f}%), mean DSC {:.1f}% (paper: > 97 %, about 26 %)\n", 100 * sum_sens / n,
-               100 * min_sens, 100 * sum_dsc / n);
+    fmt::print("mean sensitivity {:.1f}% (min {:.1f}%), mean DSC {:.1f}% (paper: > 97 %, about 26 %)\n",
+               100 * sum_sens / n, 100 * min_sens, 100 * sum_dsc / n);
     report["cascade"]["mean_sensitivity"] = sum_sens / n;
     report["cascade"]["min_sensitivity"] = min_sens;
     report["cascade"]["mean_dsc"] = sum_dsc / n;

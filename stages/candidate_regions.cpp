@@ -39,9 +39,10 @@ constexpr std::array<double, 2> kAboveBelowMm{15.0, 30.0};
 
 const std::vector<std::string>& feature_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> n{"mean", "sd", "p10", "p25", "p50", "p75", "p90", "share_fat_air", "share_bright",
-                               "area_mm2", "width_mm", "height_mm",
-                               "body_x_rel", "body_y_rel", "body_dx_mm", "body_dy_mm", "z_rel"};
+    std::vector<std::string> n{"mean",       "sd",        "p10",           "p25",          "p50",
+                               "p75",        "p90",       "share_fat_air", "share_bright", "area_mm2",
+                               "width_mm",   "height_mm", "body_x_rel",    "body_y_rel",   "body_dx_mm",
+                               "body_dy_mm", "z_rel"};
     for (double r : kRingHalfMm)
       for (const char* what : {"mean", "fat_air", "bright"}) n.push_back(fmt::format("ring{}mm_{}", int(r), what));
     for (const char* what : {"mean", "fat_air", "bright"}) n.push_back(fmt::format("slab3d_{}", what));
@@ -132,13 +133,16 @@ ContextGrid context_grid(const Geometry& geo, Value value) {
     // Prefix sums along x, then y, then z.
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x - 1, y, z))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x - 1, y, z))];
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y - 1, z))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y - 1, z))];
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y, z - 1))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y, z - 1))];
   }
   return g;
 }
@@ -163,7 +167,8 @@ std::vector<Vec3> centroids(const Superpixels& sp) {
 // Level 2's features: the superpixel's own, level 1's probability, and level 1's probability
 // averaged in boxes around it (auto-context).
 constexpr int kAutoContextCount = 7;
-std::vector<float> level2_features(const SuperpixelFeatures& base, const Superpixels& sp, const std::vector<float>& p1) {
+std::vector<float> level2_features(const SuperpixelFeatures& base, const Superpixels& sp,
+                                   const std::vector<float>& p1) {
   const Geometry& geo = sp.labels.geometry();
   const std::int32_t* labels = sp.labels.data();
   const ContextGrid grid = context_grid(geo, [&](std::int64_t i) { return p1[std::size_t(labels[i])]; });
@@ -237,7 +242,8 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
       }
       // Values grouped by superpixel (counting sort by id).
       start.assign(std::size_t(n) + 1, 0);
-      for (std::int32_t s = 0; s < n; ++s) start[std::size_t(s) + 1] = start[std::size_t(s)] + sp.voxel_counts[std::size_t(first + s)];
+      for (std::int32_t s = 0; s < n; ++s)
+        start[std::size_t(s) + 1] = start[std::size_t(s)] + sp.voxel_counts[std::size_t(first + s)];
       values.resize(std::size_t(start[std::size_t(n)]));
       sum_x.assign(std::size_t(n), 0.0);
       sum_y.assign(std::size_t(n), 0.0);
@@ -282,7 +288,8 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
         for (double d : kSideOffsetMm)
           for (int a = 0; a < 8; ++a) {
             const double angle = 0.25 * 3.14159265358979 * a;
-            row[k++] = context.around(at, {d * std::cos(angle), d * std::sin(angle), 0}, {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
+            row[k++] = context.around(at, {d * std::cos(angle), d * std::sin(angle), 0},
+                                      {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
           }
         for (double d : kAboveBelowMm) {
           row[k++] = context.around(at, {0, 0, d}, {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
@@ -296,15 +303,20 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
 
 void CandidateOptions::validate() const {
   if (trees < 1) throw OptionError(fmt::format("candidate cascade: {} trees: need at least 1", trees));
-  if (max_depth < 1 || max_depth > 64) throw OptionError(fmt::format("candidate cascade: depth {} outside 1..64", max_depth));
-  if (min_samples_leaf < 1) throw OptionError(fmt::format("candidate cascade: min samples {} below 1", min_samples_leaf));
-  if (negatives_per_case < 1) throw OptionError(fmt::format("candidate cascade: {} negatives per case: need at least 1", negatives_per_case));
+  if (max_depth < 1 || max_depth > 64)
+    throw OptionError(fmt::format("candidate cascade: depth {} outside 1..64", max_depth));
+  if (min_samples_leaf < 1)
+    throw OptionError(fmt::format("candidate cascade: min samples {} below 1", min_samples_leaf));
+  if (negatives_per_case < 1)
+    throw OptionError(fmt::format("candidate cascade: {} negatives per case: need at least 1", negatives_per_case));
   for (double s : {level1_sensitivity, level2_sensitivity})
     if (!(s > 0.0 && s <= 1.0)) throw OptionError(fmt::format("candidate cascade: sensitivity {} outside (0, 1]", s));
   if (level2_sensitivity > level1_sensitivity)
-    throw OptionError(fmt::format("candidate cascade: level 2's sensitivity {} above level 1's {}: level 2 cannot keep what level 1 dropped",
-                                  level2_sensitivity, level1_sensitivity));
-  if (calibration_folds < 2) throw OptionError(fmt::format("candidate cascade: {} calibration folds: need at least 2", calibration_folds));
+    throw OptionError(fmt::format(
+        "candidate cascade: level 2's sensitivity {} above level 1's {}: level 2 cannot keep what level 1 dropped",
+        level2_sensitivity, level1_sensitivity));
+  if (calibration_folds < 2)
+    throw OptionError(fmt::format("candidate cascade: {} calibration folds: need at least 2", calibration_folds));
 }
 
 namespace {
@@ -313,23 +325,26 @@ namespace {
 struct LevelData {
   int width = 0;
   std::vector<float> x;
-  std::vector<int> y;                  // optimal superpixel label: > half pancreas
+  std::vector<int> y;                   // optimal superpixel label: > half pancreas
   std::vector<double> pancreas_voxels;  // per row
   std::vector<int> case_of;
   std::size_t rows() const { return y.size(); }
 };
 
-std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::size_t>& rows,
-                                    const CandidateOptions& o, std::uint64_t salt) {
+std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::size_t>& rows, const CandidateOptions& o,
+                                    std::uint64_t salt) {
   // Balanced classes: every positive, as many negatives (at random, at least 1).
   std::vector<std::size_t> pos, neg;
   for (auto r : rows)
-    if (d.y[r]) pos.push_back(r);
-    else if (d.pancreas_voxels[r] == 0) neg.push_back(r);  // partly pancreas: neither class, left out
+    if (d.y[r])
+      pos.push_back(r);
+    else if (d.pancreas_voxels[r] == 0)
+      neg.push_back(r);  // partly pancreas: neither class, left out
   if (pos.empty() || neg.empty())
-    throw std::invalid_argument(fmt::format(
-        "candidate cascade: training needs superpixels of both classes (more than half pancreas, and not); got {} and {}",
-        pos.size(), neg.size()));
+    throw std::invalid_argument(
+        fmt::format("candidate cascade: training needs superpixels of both classes (more than half pancreas, and not); "
+                    "got {} and {}",
+                    pos.size(), neg.size()));
   std::uint64_t state = mix64(o.seed ^ mix64(salt));
   const std::size_t take = std::min(neg.size(), std::max<std::size_t>(pos.size(), 1000));
   for (std::size_t i = 0; i < take; ++i) {
@@ -353,7 +368,12 @@ std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::s
   forest->setActiveVarCount(0);  // sqrt of the feature count
   forest->setCalculateVarImportance(false);
   forest->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER, o.trees, 0));
+  // OpenCV's forests draw bootstrap samples and split variables from the thread's cv::theRNG():
+  // seeded here (and restored after) so that the same data give the same forest.
+  const std::uint64_t caller_rng = cv::theRNG().state;
+  cv::theRNG().state = mix64(o.seed ^ mix64(salt));
   forest->train(cv::ml::TrainData::create(x, cv::ml::ROW_SAMPLE, y));
+  cv::theRNG().state = caller_rng;
   return std::shared_ptr<cv::ml::RTrees>(forest.get(), [keep = forest](cv::ml::RTrees*) {});
 }
 
@@ -376,7 +396,8 @@ std::vector<float> forest_probability(const cv::ml::RTrees& forest, const float*
   return p;
 }
 
-std::vector<float> forest_probability(const cv::ml::RTrees& forest, const LevelData& d, const std::vector<std::size_t>& rows) {
+std::vector<float> forest_probability(const cv::ml::RTrees& forest, const LevelData& d,
+                                      const std::vector<std::size_t>& rows) {
   std::vector<float> x(rows.size() * std::size_t(d.width));
   for (std::size_t i = 0; i < rows.size(); ++i)
     std::copy_n(d.x.data() + rows[i] * std::size_t(d.width), d.width, x.data() + i * std::size_t(d.width));
@@ -400,7 +421,8 @@ std::vector<float> cross_fitted(const LevelData& d, int folds, const CandidateOp
 }
 
 // The highest cut that keeps at least `share` of total_pancreas voxels among rows with p >= cut.
-float cut_keeping(const std::vector<float>& p, const std::vector<double>& pancreas, double total_pancreas, double share) {
+float cut_keeping(const std::vector<float>& p, const std::vector<double>& pancreas, double total_pancreas,
+                  double share) {
   std::vector<std::size_t> order(p.size());
   std::iota(order.begin(), order.end(), std::size_t(0));
   std::sort(order.begin(), order.end(), [&](auto a, auto b) { return p[a] > p[b]; });
@@ -419,8 +441,8 @@ namespace {
 
 // Rows kept for training from one case: every superpixel holding pancreas, and at most n of the
 // others (among `eligible`), drawn with the portable generator (the same sample everywhere).
-std::vector<std::int32_t> training_rows(const std::vector<float>& fraction, const std::vector<std::uint8_t>& eligible, int n,
-                                        std::uint64_t seed) {
+std::vector<std::int32_t> training_rows(const std::vector<float>& fraction, const std::vector<std::uint8_t>& eligible,
+                                        int n, std::uint64_t seed) {
   std::vector<std::int32_t> keep, others;
   for (std::size_t s = 0; s < fraction.size(); ++s) {
     if (!eligible[s]) continue;
@@ -437,8 +459,8 @@ std::vector<std::int32_t> training_rows(const std::vector<float>& fraction, cons
   return keep;
 }
 
-void append_rows(LevelData& d, const float* x, int width, const std::vector<std::int32_t>& rows, const std::vector<float>& fraction,
-                 const Superpixels& sp, int case_index) {
+void append_rows(LevelData& d, const float* x, int width, const std::vector<std::int32_t>& rows,
+                 const std::vector<float>& fraction, const Superpixels& sp, int case_index) {
   for (auto s : rows) {
     d.x.insert(d.x.end(), x + std::size_t(s) * std::size_t(width), x + std::size_t(s + 1) * std::size_t(width));
     d.y.push_back(fraction[std::size_t(s)] > 0.5f ? 1 : 0);
@@ -450,30 +472,35 @@ void append_rows(LevelData& d, const float* x, int width, const std::vector<std:
 void check_case(const Volume<float>& v, const Superpixels& sp, const Mask& label, int index) {
   check_grid(v, sp, "candidate cascade training");
   if (label.dims() != v.dims())
-    throw std::invalid_argument(fmt::format("candidate cascade: training case {}: the label's grid differs from the volume's", index));
+    throw std::invalid_argument(
+        fmt::format("candidate cascade: training case {}: the label's grid differs from the volume's", index));
 }
 
 }  // namespace
 
-CandidateCascade CandidateCascade::train(const std::vector<CandidateTrainingCase>& cases, const CandidateOptions& options) {
+CandidateCascade CandidateCascade::train(const std::vector<CandidateTrainingCase>& cases,
+                                         const CandidateOptions& options) {
   for (std::size_t i = 0; i < cases.size(); ++i)
     if (!cases[i].normalized || !cases[i].superpixels || !cases[i].label)
-      throw std::invalid_argument(fmt::format("candidate cascade: training case {} lacks its volume, superpixels or label", i));
-  return train_cases(int(cases.size()),
-                     [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
-                       const auto& c = cases[std::size_t(i)];
-                       use(*c.normalized, *c.superpixels, *c.label);
-                     },
-                     options);
+      throw std::invalid_argument(
+          fmt::format("candidate cascade: training case {} lacks its volume, superpixels or label", i));
+  return train_cases(
+      int(cases.size()),
+      [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
+        const auto& c = cases[std::size_t(i)];
+        use(*c.normalized, *c.superpixels, *c.label);
+      },
+      options);
 }
 
 CandidateCascade CandidateCascade::train(int cases, const CandidateCaseLoader& load, const CandidateOptions& options) {
-  return train_cases(cases,
-                     [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
-                       const LoadedCandidateCase c = load(i);
-                       use(c.normalized, c.superpixels, c.label);
-                     },
-                     options);
+  return train_cases(
+      cases,
+      [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
+        const LoadedCandidateCase c = load(i);
+        use(c.normalized, c.superpixels, c.label);
+      },
+      options);
 }
 
 CandidateCascade CandidateCascade::train_cases(int n_cases, const CaseVisitor& visit, const CandidateOptions& options) {
@@ -493,11 +520,13 @@ CandidateCascade CandidateCascade::train_cases(int n_cases, const CaseVisitor& v
       check_case(v, sp, label, i);
       const auto base = superpixel_features(v, sp);
       const auto fraction = superpixel_label_fraction(sp, label);
-      for (std::size_t s = 0; s < fraction.size(); ++s) total_pancreas += double(fraction[s]) * double(sp.voxel_counts[s]);
+      for (std::size_t s = 0; s < fraction.size(); ++s)
+        total_pancreas += double(fraction[s]) * double(sp.voxel_counts[s]);
       const std::vector<std::uint8_t> all(fraction.size(), 1);
-      append_rows(level1, base.values.data(), width,
-                  training_rows(fraction, all, options.negatives_per_case, mix64(options.seed ^ mix64(std::uint64_t(i) + 11))),
-                  fraction, sp, i);
+      append_rows(
+          level1, base.values.data(), width,
+          training_rows(fraction, all, options.negatives_per_case, mix64(options.seed ^ mix64(std::uint64_t(i) + 11))),
+          fraction, sp, i);
     });
   if (total_pancreas <= 0) throw std::invalid_argument("candidate cascade: the training cases hold no pancreas");
   std::vector<std::size_t> all_rows(level1.rows());
@@ -523,7 +552,8 @@ CandidateCascade CandidateCascade::train_cases(int n_cases, const CaseVisitor& v
       std::vector<std::uint8_t> survivor(p.size());
       for (std::size_t s = 0; s < p.size(); ++s) survivor[s] = p[s] >= cascade.level1_cut_;
       append_rows(level2, x2.data(), level2.width,
-                  training_rows(fraction, survivor, options.negatives_per_case, mix64(options.seed ^ mix64(std::uint64_t(i) + 12))),
+                  training_rows(fraction, survivor, options.negatives_per_case,
+                                mix64(options.seed ^ mix64(std::uint64_t(i) + 12))),
                   fraction, sp, i);
     });
   std::vector<std::size_t> survivors(level2.rows());
@@ -569,15 +599,18 @@ void CandidateCascade::save(const std::filesystem::path& path) const {
     if (!fs.isOpened()) throw OutputError(tmp.string(), "cannot be opened for writing");
     fs << "format" << kFormat << "version" << kFormatVersion;
     fs << "features" << int(feature_names().size());
-    fs << "trees" << options_.trees << "max_depth" << options_.max_depth << "min_samples_leaf" << options_.min_samples_leaf;
+    fs << "trees" << options_.trees << "max_depth" << options_.max_depth << "min_samples_leaf"
+       << options_.min_samples_leaf;
     fs << "negatives_per_case" << options_.negatives_per_case << "calibration_folds" << options_.calibration_folds;
     fs << "level1_sensitivity" << options_.level1_sensitivity << "level2_sensitivity" << options_.level2_sensitivity;
     fs << "seed" << std::to_string(options_.seed);
     fs << "level1_cut" << level1_cut_ << "level2_cut" << level2_cut_;
-    fs << "level1" << "{";
+    fs << "level1"
+       << "{";
     level1_->write(fs);
     fs << "}";
-    fs << "level2" << "{";
+    fs << "level2"
+       << "{";
     level2_->write(fs);
     fs << "}";
     fs.release();
@@ -593,10 +626,12 @@ CandidateCascade CandidateCascade::load(const std::filesystem::path& path) {
     if (fs["format"].empty() || std::string(fs["format"]) != kFormat)
       throw InputError(name, fmt::format("not a DeepOrgan candidate cascade (format field is not '{}')", kFormat));
     if (int(fs["version"]) != kFormatVersion)
-      throw InputError(name, fmt::format("candidate cascade version {} (this build reads {})", int(fs["version"]), kFormatVersion));
+      throw InputError(
+          name, fmt::format("candidate cascade version {} (this build reads {})", int(fs["version"]), kFormatVersion));
     const int width = int(feature_names().size());
     if (int(fs["features"]) != width)
-      throw InputError(name, fmt::format("candidate cascade of {} features (this build computes {})", int(fs["features"]), width));
+      throw InputError(
+          name, fmt::format("candidate cascade of {} features (this build computes {})", int(fs["features"]), width));
     CandidateCascade c;
     c.options_.trees = int(fs["trees"]);
     c.options_.max_depth = int(fs["max_depth"]);
@@ -611,9 +646,11 @@ CandidateCascade CandidateCascade::load(const std::filesystem::path& path) {
     if (!std::isfinite(c.level1_cut_) || !std::isfinite(c.level2_cut_) || c.level1_cut_ < 0 || c.level1_cut_ > 1 ||
         c.level2_cut_ < 0 || c.level2_cut_ > 1)
       throw InputError(name, "candidate cascade cuts outside [0, 1]");
-    for (auto [key, forest, expected] : {std::tuple{"level1", &c.level1_, width}, std::tuple{"level2", &c.level2_, width + kAutoContextCount}}) {
+    for (auto [key, forest, expected] :
+         {std::tuple{"level1", &c.level1_, width}, std::tuple{"level2", &c.level2_, width + kAutoContextCount}}) {
       const cv::FileNode node = fs[key];
-      if (node.empty() || !node.isMap()) throw InputError(name, fmt::format("candidate cascade without its {} forest", key));
+      if (node.empty() || !node.isMap())
+        throw InputError(name, fmt::format("candidate cascade without its {} forest", key));
       auto f = cv::ml::RTrees::create();
       f->read(node);
       if (!f->isTrained() || f->getRoots().empty() || f->getVarCount() != expected)

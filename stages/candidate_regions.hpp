@@ -72,10 +72,10 @@ struct LoadedCandidateCase {
 using CandidateCaseLoader = std::function<LoadedCandidateCase(int index)>;
 
 struct CandidateRegions {
-  std::vector<std::int32_t> ids;           // candidate superpixels, increasing
-  std::vector<float> probability;          // per superpixel (size sp.count): level 2's probability, 0 where level 1 rejected it
-  std::vector<float> level1_probability;   // per superpixel: level 1's probability
-  Mask mask;                               // union of candidate superpixels, input grid
+  std::vector<std::int32_t> ids;   // candidate superpixels, increasing
+  std::vector<float> probability;  // per superpixel (size sp.count): level 2's probability, 0 where level 1 rejected it
+  std::vector<float> level1_probability;  // per superpixel: level 1's probability
+  Mask mask;                              // union of candidate superpixels, input grid
   bool empty() const { return ids.empty(); }
 };
 
@@ -83,7 +83,7 @@ class CandidateCascade {  // trained, saved and loaded as one file (cv::FileStor
  public:
   static CandidateCascade train(const std::vector<CandidateTrainingCase>& cases, const CandidateOptions& options = {});
   static CandidateCascade train(int cases, const CandidateCaseLoader& load, const CandidateOptions& options = {});
-  void save(const std::filesystem::path& path) const;              // atomic
+  void save(const std::filesystem::path& path) const;               // atomic
   static CandidateCascade load(const std::filesystem::path& path);  // bad file: InputError naming it
   CandidateRegions candidates(const Volume<float>& normalized, const Superpixels& sp) const;
 
@@ -93,7 +93,8 @@ class CandidateCascade {  // trained, saved and loaded as one file (cv::FileStor
 
  private:
   // visit(i, use) calls use(volume, superpixels, label) of training case i.
-  using CaseVisitor = std::function<void(int, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>&)>;
+  using CaseVisitor =
+      std::function<void(int, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>&)>;
   static CandidateCascade train_cases(int cases, const CaseVisitor& visit, const CandidateOptions& options);
   CandidateOptions options_;
   std::shared_ptr<cv::ml::RTrees> level1_, level2_;  // shared: copies of a stage share the forests

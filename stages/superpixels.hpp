@@ -33,10 +33,10 @@ struct SuperpixelOptions {
   // 1.0 mm get superpixels of the same physical size).
   double region_size_mm = 10.0;
   int region_size_px = 0;
-  float ruler = 10.0f;      // SLIC/MSLIC compactness; LSC's ratio is ruler / 100; SEEDS: unused
-  int iterations = 10;      // SLIC/LSC iterations, SEEDS histogram iterations (SEEDS: 4 block levels, prior 2, 5 bins)
+  float ruler = 10.0f;  // SLIC/MSLIC compactness; LSC's ratio is ruler / 100; SEEDS: unused
+  int iterations = 10;  // SLIC/LSC iterations, SEEDS histogram iterations (SEEDS: 4 block levels, prior 2, 5 bins)
   int min_element_percent = 25;  // SLIC/LSC: fragments smaller than this share of a cell join a neighbour
-  void validate() const;    // throws OptionError
+  void validate() const;         // throws OptionError
   // The region size in pixels for a grid (at least 2).
   int region_px(const Geometry& g) const;
   bool operator==(const SuperpixelOptions&) const = default;

@@ -82,7 +82,9 @@ TEST_CASE("superpixel features of a uniform volume are its value, with no spread
   REQUIRE(f.width == int(names.size()));
   REQUIRE(f.count == sp.count);
   REQUIRE(f.values.size() == std::size_t(sp.count) * names.size());
-  auto column = [&](const std::string& name) { return std::size_t(std::find(names.begin(), names.end(), name) - names.begin()); };
+  auto column = [&](const std::string& name) {
+    return std::size_t(std::find(names.begin(), names.end(), name) - names.begin());
+  };
   for (std::int32_t s = 0; s < sp.count; ++s) {
     const float* row = f.values.data() + std::size_t(s) * names.size();
     CHECK(row[column("mean")] == doctest::Approx(0.5));
@@ -96,7 +98,9 @@ TEST_CASE("superpixel features of a uniform volume are its value, with no spread
   }
 }
 
-TEST_CASE("the candidate cascade trained on four small phantoms keeps most of a held-out phantom's pancreas and rejects most of it") {
+TEST_CASE(
+    "the candidate cascade trained on four small phantoms keeps most of a held-out phantom's pancreas and rejects most "
+    "of it") {
   const auto& cascade = trained_cascade();
   CHECK(cascade.level1_cut() >= 0.0f);
   CHECK(cascade.level2_cut() > 0.0f);  // a cut that keeps everything would make the step useless
@@ -191,4 +195,39 @@ TEST_CASE("the candidate cascade refuses bad options and training without pancre
   std::vector<CandidateTrainingCase> cases{{&c.normalized, &c.superpixels, &nothing}};
   CHECK_THROWS_AS(CandidateCascade::train(cases, small_forests()), std::invalid_argument);
   CHECK_THROWS_AS(CandidateCascade{}.candidates(c.normalized, c.superpixels), std::logic_error);
+}
+
+TEST_CASE("training from an on-demand loader gives the cascade that borrowed cases give") {
+  const auto& cases = training_cases();
+  std::vector<CandidateTrainingCase> borrowed;
+  for (int i = 0; i < 2; ++i)
+    borrowed.push_back(
+        {&cases[std::size_t(i)].normalized, &cases[std::size_t(i)].superpixels, &cases[std::size_t(i)].label});
+  auto o = small_forests();
+  o.trees = 10;
+  int loads = 0;
+  const auto from_loader = CandidateCascade::train(
+      2,
+      [&](int i) {
+        ++loads;
+        const auto& c = cases[std::size_t(i)];
+        return LoadedCandidateCase{c.normalized, c.superpixels, c.label};
+      },
+      o);
+  const auto from_borrowed = CandidateCascade::train(borrowed, o);
+  CHECK(loads == 4);  // each case read once per level
+  CHECK(from_loader.level1_cut() == from_borrowed.level1_cut());
+  CHECK(from_loader.level2_cut() == from_borrowed.level2_cut());
+  const auto& held = cases[3];
+  CHECK(from_loader.candidates(held.normalized, held.superpixels).probability ==
+        from_borrowed.candidates(held.normalized, held.superpixels).probability);
+}
+
+TEST_CASE("features and candidates refuse superpixels made on another grid") {
+  const auto& c = training_cases()[0];
+  Geometry g = c.normalized.geometry();
+  g.dims[2] -= 1;
+  const Volume<float> other(g, 0.5f);
+  CHECK_THROWS_AS(superpixel_features(other, c.superpixels), std::invalid_argument);
+  CHECK_THROWS_AS(trained_cascade().candidates(other, c.superpixels), std::invalid_argument);
 }

@@ -48,7 +48,8 @@ double reference_upper_bound(const Superpixels& sp, const Mask& label) {
 
 }  // namespace
 
-TEST_CASE("axial superpixels number their ids contiguously, slice by slice, each id in one slice with its box and size") {
+TEST_CASE(
+    "axial superpixels number their ids contiguously, slice by slice, each id in one slice with its box and size") {
   const auto v = textured_volume({48, 36, 5});
   for (auto method : {SuperpixelMethod::Slic, SuperpixelMethod::Slico, SuperpixelMethod::Mslic, SuperpixelMethod::Seeds,
                       SuperpixelMethod::Lsc}) {
@@ -85,7 +86,8 @@ TEST_CASE("axial superpixels number their ids contiguously, slice by slice, each
   }
 }
 
-TEST_CASE("the upper bound is 1 for a label made of whole superpixels and equals the optimal labelling's DSC otherwise") {
+TEST_CASE(
+    "the upper bound is 1 for a label made of whole superpixels and equals the optimal labelling's DSC otherwise") {
   const auto v = textured_volume({48, 36, 4});
   SuperpixelOptions o;
   o.region_size_px = 6;
