@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--level2-sensitivity", co.level2_sensitivity, "training pancreas share the cascade keeps")
       ->capture_default_str();
+  app.add_option("--forest-seed", co.seed, "seed of the forests and of the training sample")->capture_default_str();
   app.add_flag("--no-cascade", no_cascade, "measure the superpixels only");
   app.add_option("--save-cascade", cascade_path, "write the trained cascade here");
   app.add_option("--json", json_path, "write the measurements as JSON");

@@ -325,7 +325,7 @@ namespace {
 struct LevelData {
   int width = 0;
   std::vector<float> x;
-  std::vector<int> y;                   // optimal superpixel label: > half pancreas
+  std::vector<float> y;                 // the share of the superpixel that is pancreas
   std::vector<double> pancreas_voxels;  // per row
   std::vector<int> case_of;
   std::size_t rows() const { return y.size(); }
@@ -333,17 +333,17 @@ struct LevelData {
 
 std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::size_t>& rows, const CandidateOptions& o,
                                     std::uint64_t salt) {
-  // Balanced classes: every positive, as many negatives (at random, at least 1).
+  // Balanced: every superpixel holding pancreas, as many without (at random, at least 1000).
   std::vector<std::size_t> pos, neg;
-  for (auto r : rows)
-    if (d.y[r])
-      pos.push_back(r);
-    else if (d.pancreas_voxels[r] == 0)
-      neg.push_back(r);  // partly pancreas: neither class, left out
-  if (pos.empty() || neg.empty())
+  bool majority = false;
+  for (auto r : rows) {
+    (d.y[r] > 0.0f ? pos : neg).push_back(r);
+    majority = majority || d.y[r] > 0.5f;
+  }
+  if (!majority || neg.empty())
     throw std::invalid_argument(
-        fmt::format("candidate cascade: training needs superpixels of both classes (more than half pancreas, and not); "
-                    "got {} and {}",
+        fmt::format("candidate cascade: training needs superpixels more than half pancreas and superpixels without "
+                    "pancreas; got {} holding pancreas and {} without",
                     pos.size(), neg.size()));
   std::uint64_t state = mix64(o.seed ^ mix64(salt));
   const std::size_t take = std::min(neg.size(), std::max<std::size_t>(pos.size(), 1000));
@@ -354,17 +354,20 @@ std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::s
   neg.resize(take);
   std::vector<std::size_t> chosen(pos);
   chosen.insert(chosen.end(), neg.begin(), neg.end());
-  cv::Mat x(int(chosen.size()), d.width, CV_32F), y(int(chosen.size()), 1, CV_32S);
+  // Regression on the pancreas share: a leaf's value is the mean share of its superpixels, so the
+  // forest's output ranks superpixels by the pancreas they hold, boundary ones included, and is
+  // fine-grained where a cut in the last percent of the pancreas must fall (votes of 60 trees
+  // move in steps of 1/60 there, and the cut with them).
+  cv::Mat x(int(chosen.size()), d.width, CV_32F), y(int(chosen.size()), 1, CV_32F);
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     std::copy_n(d.x.data() + chosen[i] * std::size_t(d.width), d.width, x.ptr<float>(int(i)));
-    y.at<int>(int(i)) = d.y[chosen[i]];
+    y.at<float>(int(i)) = d.y[chosen[i]];
   }
   auto forest = cv::ml::RTrees::create();
   forest->setMaxDepth(o.max_depth);
   forest->setMinSampleCount(o.min_samples_leaf);
   forest->setRegressionAccuracy(0);
   forest->setUseSurrogates(false);
-  forest->setMaxCategories(2);
   forest->setActiveVarCount(0);  // sqrt of the feature count
   forest->setCalculateVarImportance(false);
   forest->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER, o.trees, 0));
@@ -377,22 +380,14 @@ std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::s
   return std::shared_ptr<cv::ml::RTrees>(forest.get(), [keep = forest](cv::ml::RTrees*) {});
 }
 
-// The share of trees voting pancreas, per row of x (width columns).
+// The forest's pancreas share (mean of its trees), per row of x (width columns), in [0, 1].
 std::vector<float> forest_probability(const cv::ml::RTrees& forest, const float* x, std::size_t rows, int width) {
   std::vector<float> p(rows, 0.0f);
   if (rows == 0) return p;
   const cv::Mat samples(int(rows), width, CV_32F, const_cast<float*>(x));
-  cv::Mat votes;
-  forest.getVotes(samples, votes, 0);
-  // Row 0 holds the class labels; each further row one sample's votes per class.
-  int pancreas_col = -1;
-  for (int c = 0; c < votes.cols; ++c)
-    if (votes.at<int>(0, c) == 1) pancreas_col = c;
-  for (std::size_t r = 0; r < rows; ++r) {
-    double total = 0;
-    for (int c = 0; c < votes.cols; ++c) total += votes.at<int>(int(r) + 1, c);
-    if (pancreas_col >= 0 && total > 0) p[r] = float(votes.at<int>(int(r) + 1, pancreas_col) / total);
-  }
+  cv::Mat out;
+  forest.predict(samples, out);
+  for (std::size_t r = 0; r < rows; ++r) p[r] = std::clamp(out.at<float>(int(r)), 0.0f, 1.0f);
   return p;
 }
 
@@ -463,7 +458,7 @@ void append_rows(LevelData& d, const float* x, int width, const std::vector<std:
                  const std::vector<float>& fraction, const Superpixels& sp, int case_index) {
   for (auto s : rows) {
     d.x.insert(d.x.end(), x + std::size_t(s) * std::size_t(width), x + std::size_t(s + 1) * std::size_t(width));
-    d.y.push_back(fraction[std::size_t(s)] > 0.5f ? 1 : 0);
+    d.y.push_back(fraction[std::size_t(s)]);
     d.pancreas_voxels.push_back(double(fraction[std::size_t(s)]) * double(sp.voxel_counts[std::size_t(s)]));
     d.case_of.push_back(case_index);
   }
