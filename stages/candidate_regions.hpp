@@ -6,8 +6,9 @@
 //   in:  Volume<float> in [0, 1] (window_normalize's output), its Superpixels
 //   out: CandidateRegions: candidate ids, per-superpixel probability, their union as a Mask
 //   parameters: CandidateOptions (forest size, the sensitivities the two cuts keep)
-//   notes: level 1 classifies each superpixel from its own features (superpixel_features);
-//        level 2 classifies level 1's survivors from the same features plus level 1's
+//   notes: a "probability" here is a regression forest's estimate of the share of the superpixel
+//        that is pancreas, in [0, 1] (docs/deeporgan-candidates.md says why). Level 1 scores
+//        each superpixel from its own features (superpixel_features); level 2 scores level 1's survivors from the same features plus level 1's
 //        probability and its mean in boxes around the superpixel (auto-context: a boundary
 //        superpixel beside confident pancreas is kept). The cuts are chosen in training, on
 //        probabilities of training cases that the deciding forests did not see (cross-fitting by
@@ -73,8 +74,8 @@ using CandidateCaseLoader = std::function<LoadedCandidateCase(int index)>;
 
 struct CandidateRegions {
   std::vector<std::int32_t> ids;   // candidate superpixels, increasing
-  std::vector<float> probability;  // per superpixel (size sp.count): level 2's probability, 0 where level 1 rejected it
-  std::vector<float> level1_probability;  // per superpixel: level 1's probability
+  std::vector<float> probability;  // per superpixel (size sp.count): level 2's, 0 where level 1 rejected it
+  std::vector<float> level1_probability;  // per superpixel: level 1's
   Mask mask;                              // union of candidate superpixels, input grid
   bool empty() const { return ids.empty(); }
 };
