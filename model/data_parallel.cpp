@@ -198,10 +198,11 @@ DataParallelTiming time_data_parallel_steps(const std::string& name, DataParalle
   for (int i = 0; i <= steps; ++i) {
     const auto t0 = StageClock::now();
     optimizer->zero_grad();
-    for (int k = 0; k < images; ++k) accumulate_gradient(*model, in, 1.0 / batch);
+    double loss = 0;
+    for (int k = 0; k < images; ++k) loss += accumulate_gradient(*model, in, 1.0 / batch);
     if (dp) {
       dp->barrier();  // the allreduce's own cost, not the wait for a slower rank
-      dp->sum_gradients(*model);
+      dp->sum_gradients(*model, {loss});  // the loss rides along, as in training
       if (i > 0) allreduce_s.push_back(dp->last_allreduce_seconds());
       t.allreduce_bytes = dp->last_allreduce_bytes();
     }
