@@ -21,6 +21,7 @@
 #include "../io/case_store.hpp"
 #include "../io/cohort.hpp"
 #include "../io/nifti.hpp"
+#include "../model/data_parallel.hpp"
 #include "../model/model_registry.hpp"
 #include "../model/runtime.hpp"
 #include "../phantom/phantom.hpp"
@@ -317,6 +318,77 @@ int memory_bench(const c2f::Index3& size, const std::vector<int>& budgets, int c
   return 0;
 }
 
+// One rank of a data-parallel timing (or the single process, world 1), in its own process:
+// prints its DataParallelTiming as JSON.
+int allreduce_child(const std::vector<std::string>& a) {
+  // MODEL RANK WORLD STORE_FILE IMAGES SIDE STEPS THREADS
+  const std::string& model = a[0];
+  const int rank = std::stoi(a[1]), world = std::stoi(a[2]), images = std::stoi(a[4]), side = std::stoi(a[5]),
+            steps = std::stoi(a[6]);
+  c2f::set_intra_op_threads(std::stoi(a[7]));
+  std::shared_ptr<c2f::DataParallel> dp;
+  if (world > 1) dp = c2f::DataParallel::over_file(rank, world, a[3]);
+  const auto t = c2f::time_data_parallel_steps(model, dp.get(), images, side, steps);
+  if (rank == 0)
+    fmt::print("{}\n", json{{"parameters", t.parameters},
+                            {"allreduce_bytes", t.allreduce_bytes},
+                            {"allreduce_s", t.allreduce_seconds},
+                            {"step_s", t.step_seconds}}
+                           .dump());
+  return 0;
+}
+
+// The data-parallel step against one process with the same batch, and the allreduce's cost, for
+// every network: 2 ranks on this machine (each with half the cores), one image each, against one
+// process (all cores) training on both images.
+int allreduce_bench(int side_light, int side_fcn, int steps, bool quick, const fs::path& out) {
+  const ScratchFolder folder("c2f-bench-allreduce");
+  const std::string self = fs::canonical("/proc/self/exe").string();
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int ranks = 2;
+  json rows = json::array();
+  fmt::print("data-parallel training step, batch of {} images, {} cores: 1 process against {} ranks of one image each "
+             "(Gloo over TCP on this host)\n{:<13} {:>11} {:>6} {:>13} {:>13} {:>12} {:>13} {:>13} {:>10}\n",
+             ranks, cores, ranks, "network", "parameters", "side", "1 process s", "2 ranks s", "speed-up",
+             "allreduce MB", "allreduce s", "GB/s");
+  for (const auto& model : c2f::model_names()) {
+    if (quick && model == "fcn8s-vgg16") continue;  // 134 M parameters: minutes on 2 cores
+    const int side = model == "fcn8s-vgg16" ? side_fcn : side_light;
+    const auto run = [&](int world, int images, int threads) {
+      const fs::path store = folder.path / fmt::format("{}-{}.store", model, world);
+      std::vector<fs::path> results;
+      std::string cmd = "";
+      for (int r = 0; r < world; ++r) {
+        results.push_back(folder.path / fmt::format("{}-{}-{}.json", model, world, r));
+        cmd += fmt::format("'{}' --allreduce-child {} {} {} '{}' {} {} {} {} > '{}' & ", self, model, r, world,
+                           store.string(), images, side, steps, threads, results.back().string());
+      }
+      cmd += "wait";
+      // `wait` returns the last child's status only: every rank's result is checked below.
+      std::system(cmd.c_str());
+      std::ifstream in(results[0]);
+      if (!in || in.peek() == std::ifstream::traits_type::eof())
+        throw c2f::Error(fmt::format("the {}-rank timing of {} failed", world, model));
+      return json::parse(in);
+    };
+    const json one = run(1, ranks, cores);
+    const json two = run(ranks, 1, std::max(1, cores / ranks));
+    const double bytes = two["allreduce_bytes"], ar = two["allreduce_s"];
+    const double one_s = one["step_s"], two_s = two["step_s"];
+    fmt::print("{:<13} {:>11} {:>6} {:>13.3f} {:>13.3f} {:>12.2f} {:>13.1f} {:>13.4f} {:>10.2f}\n", model,
+               two["parameters"].get<std::int64_t>(), side, one_s, two_s, one_s / two_s, bytes / 1e6, ar,
+               ar > 0 ? bytes / ar / 1e9 : 0.0);
+    rows.push_back({{"model", model}, {"parameters", two["parameters"]}, {"side", side}, {"batch", ranks},
+                    {"one_process_step_s", one_s}, {"ranks", ranks}, {"data_parallel_step_s", two_s},
+                    {"allreduce_bytes", bytes}, {"allreduce_s", ar}});
+  }
+  fmt::print("(allreduce s: the median time in the gradient allreduce alone, after a barrier, per step; bytes: the "
+             "float32 gradients and the loss, summed in place)\n");
+  c2f::write_text_atomically(out, json{{"allreduce", {{"cores", cores}, {"steps", steps}, {"runs", rows}}}}.dump(2) + "\n");
+  fmt::print("report: {}\n", out.string());
+  return 0;
+}
+
 // How the network grid's spacing was chosen: for each candidate, how well the grid can hold a real
 // pancreas (each label map's pancreas taken to the grid and back: the DSC is the ceiling of any
 // network there) against how many voxels the networks see in a NIH-size volume, and what the
@@ -418,12 +490,28 @@ int main(int argc, char** argv) {
   app.add_option("--resampling-spacings", resampling_spacings, "--resampling: the isotropic spacings compared, mm")
       ->delimiter(',')
       ->capture_default_str();
+  bool do_allreduce = false;
+  int allreduce_steps = 3, allreduce_fcn_side = 48;
+  app.add_flag("--allreduce", do_allreduce,
+               "data-parallel training: the step of 2 ranks (one image each) against 1 process (a batch of 2), and the "
+               "gradient allreduce's time and bytes, for every network (not in the default set)");
+  app.add_option("--allreduce-steps", allreduce_steps, "--allreduce: timed steps per run (after one warm-up)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--allreduce-fcn-side", allreduce_fcn_side,
+                 "--allreduce: image side for fcn8s-vgg16 (it pads by 100 pixels: its cost barely falls below this)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(8));
+  std::vector<std::string> allreduce_child_args;
+  app.add_option("--allreduce-child", allreduce_child_args)->expected(8)->group("");
   std::vector<std::string> memory_child_args;  // COHORT CASES IN_FLIGHT: one run, in its own process
   app.add_option("--memory-child", memory_child_args)->expected(3)->group("");
 
   return c2f::run_tool(app, argc, argv, [&] {
     if (!memory_child_args.empty())
       return memory_child(memory_child_args[0], std::stoul(memory_child_args[1]), std::stoul(memory_child_args[2]));
+    if (!allreduce_child_args.empty()) return allreduce_child(allreduce_child_args);
+    if (do_allreduce) return allreduce_bench(quick ? 64 : 160, allreduce_fcn_side, quick ? 2 : allreduce_steps, quick, out);
     if (do_memory) return memory_bench(c2f::parse_size(large), memory_in_flight, memory_cases, out);
     if (!resampling_maps.empty()) return resampling_bench(resampling_maps, resampling_spacings, repeats, out);
     if (!do_peak && !do_stages && !do_graph && !do_scaling && !do_peer && !do_volume)

@@ -1,12 +1,19 @@
 #pragma once
 // The training graph: one network (model, scale, view) trained on prepared cases.
 //
-//   source(iteration t) -> limiter(prefetch) -> make sample [unlimited] -> sequencer(t)
+//   source(step t) -> limiter(prefetch) -> make samples [unlimited] -> sequencer(t)
 //        -> train step [serial] -> (decrement limiter)
 //
-// Sample making runs on oneTBB's workers up to `prefetch` samples ahead while the serial trainer
-// computes; the sequencer hands samples to the trainer in iteration order, so the result does not
-// depend on prefetching or thread timing. Each node's busy time is reported.
+// Step t trains on the batch of samples t*B .. t*B+B-1 of the sample plan (B = `batch`, 1 in the
+// paper). Sample making runs on oneTBB's workers up to `prefetch` steps ahead while the serial
+// trainer computes; the sequencer hands batches to the trainer in step order, so the result does
+// not depend on prefetching or thread timing. Each node's busy time is reported.
+//
+// Data parallel (`data_parallel` set, model/data_parallel.hpp): rank r of W makes and trains on
+// the samples j of each batch with j % W == r, and the ranks sum their gradients before each step.
+// Every rank reads the weights and solver state of a resumed checkpoint; only rank 0 writes
+// checkpoints and the log. The samples, the batch and so the result are those of one process
+// training with the same batch (up to float rounding), whatever the number of ranks.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,11 +29,16 @@
 
 namespace c2f {
 
+class DataParallel;
+
 struct TrainingOptions {
   std::string model = "light-unet";  // a name in the model registry
   Scale scale = Scale::Coarse;
   View view = View::Axial;
-  std::int64_t iterations = 1000;  // paper: 80,000 coarse, 50,000 fine (fcn8s-vgg16)
+  std::int64_t iterations = 1000;  // optimiser steps; paper: 80,000 coarse, 50,000 fine (fcn8s-vgg16)
+  // Images per step, over all ranks; 0: a resumed checkpoint's, else one per rank (the paper's
+  // batch of one in one process).
+  std::int64_t batch = 0;
   // None: the model's default, from its registry entry (fcn8s-vgg16: sgd at 1e-5, light-unet: adam
   // at 1e-3).
   std::optional<Optimizer> optimizer;
@@ -54,6 +66,7 @@ struct TrainingOptions {
   // Checkpoints are read onto the CPU whatever device wrote them.
   std::string device = "cpu";
   std::string precision = "auto";
+  std::shared_ptr<DataParallel> data_parallel;  // none: this process trains alone
 
   void validate() const;  // throws OptionError
   Optimizer resolved_optimizer() const;
@@ -63,11 +76,13 @@ struct TrainingOptions {
 
 struct TrainingReport {
   std::int64_t first_iteration = 0, end_iteration = 0;
+  std::int64_t batch = 1;  // images per step over all ranks
   double seconds = 0;
-  double samples_per_second = 0;
+  double samples_per_second = 0;  // images of all ranks
   double last_loss = 0;  // mean loss of the last logging window
   double train_dsc = -1; // mean DSC (prediction >= 0.5) over every training sample, when evaluated
-  std::vector<StageTime> stages;
+  std::vector<StageTime> stages;  // data parallel: "allreduce" too, this rank's time in it
+  std::int64_t allreduce_bytes = 0;  // per step, data parallel only
 };
 
 // Called from the trainer node after every logged iteration.

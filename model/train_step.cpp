@@ -6,15 +6,14 @@
 
 namespace c2f {
 
-double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
-                  const torch::Device& device, c10::ScalarType autocast) {
+double accumulate_gradient(SegmentationModelImpl& model, const TrainStepInput& in, double weight,
+                           const torch::Device& device, c10::ScalarType autocast) {
   // Grad mode is per thread and oneTBB runs bodies on its own workers: set it here.
   torch::AutoGradMode grad(true);
   model.train();
   const auto opts = torch::TensorOptions().dtype(torch::kFloat);
   const auto x = torch::from_blob(const_cast<float*>(in.image), {1, 3, in.height, in.width}, opts).to(device);
   const auto y = torch::from_blob(const_cast<float*>(in.label), {1, 3, in.height, in.width}, opts).to(device);
-  optimizer.zero_grad();
   torch::Tensor logits;
   if (autocast == torch::kFloat) {
     logits = model.forward(x);
@@ -24,9 +23,17 @@ double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimiz
   }
   // The loss in fp32 whatever the forward pass ran in; backward outside autocast, as torch.autocast asks.
   const auto loss = dsc_loss(torch::sigmoid(logits.to(torch::kFloat)), y);
-  loss.backward();
-  optimizer.step();
+  if (weight == 1.0) loss.backward();  // the batch of one: bit for bit the step it always was
+  else (loss * weight).backward();
   return loss.item<double>();
+}
+
+double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
+                  const torch::Device& device, c10::ScalarType autocast) {
+  optimizer.zero_grad();
+  const double loss = accumulate_gradient(model, in, 1.0, device, autocast);
+  optimizer.step();
+  return loss;
 }
 
 double predict_dsc(SegmentationModelImpl& model, const TrainStepInput& in, const torch::Device& device) {

@@ -19,6 +19,12 @@ struct TrainStepInput {
 double train_step(SegmentationModelImpl& model, torch::optim::Optimizer& optimizer, const TrainStepInput& in,
                   const torch::Device& device = torch::kCPU, c10::ScalarType autocast = torch::kFloat);
 
+// One image's part of a batch's step: its loss's gradient, times `weight` (1 / batch: the batch's
+// loss is the mean of its images'), added to the parameters' gradients; no optimiser step. Returns
+// the image's loss. train_step is zero_grad, this with weight 1, and the step.
+double accumulate_gradient(SegmentationModelImpl& model, const TrainStepInput& in, double weight,
+                           const torch::Device& device = torch::kCPU, c10::ScalarType autocast = torch::kFloat);
+
 // Moves an optimiser's state (Adam's moments, SGD's momentum) to the device its parameters are on,
 // after it was restored from a checkpoint, which holds it on the CPU.
 void move_optimizer_state(torch::optim::Optimizer& optimizer, const torch::Device& device);

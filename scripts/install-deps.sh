@@ -10,6 +10,7 @@ packages=(
   libopencv-contrib-dev  # ximgproc's superpixels and ml's random forests: DeepOrgan's candidate stage
   libprotobuf-dev     # sets an ONNX graph's input shape for OpenCV's DNN module
   libtorch-dev        # LibTorch (CPU) for the models
+  libgloo-dev         # Gloo's headers, which c10d's ProcessGroupGloo needs (data-parallel training)
   libhdf5-dev         # HDF5 C++ API: case store, Keras weights
   libfmt-dev
   doctest-dev
@@ -25,6 +26,7 @@ packages=(
   python3-torch                # tests check that Python loads c2f checkpoints (examples/python)
   python3-onnx                 # c2f-models --export-onnx writes ONNX through torch.onnx
   chromium                     # the cohort report test loads OUTDIR/index.html in a real (headless) browser
+  slurm-wlm munge              # the Slurm test starts a one-node Slurm (slurmctld, slurmd, munged)
 )
 
 missing=()

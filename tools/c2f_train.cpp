@@ -6,16 +6,19 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "../graphs/training_graph.hpp"
 #include "../graphs/training_presets.hpp"
 #include "../io/cohort.hpp"
 #include "../io/folds.hpp"
+#include "../model/data_parallel.hpp"
 #include "../model/model_registry.hpp"
 #include "../model/runtime.hpp"
 #include "../reports/training_summary.hpp"
 #include "../stages/resample.hpp"
 #include "../training/domain_randomization.hpp"
+#include "../training/launch_environment.hpp"
 #include "../training/training_jobs.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
@@ -67,9 +70,17 @@ int main(int argc, char** argv) {
         if (s != "both") c2f::parse_scale(s);
       }));
   app.add_option("--view", views, "views to train, e.g. C,S,A")->capture_default_str()->check(c2f::cli::parsed_by(parse_views));
-  app.add_option("--iterations", o.iterations, "iterations per network (batch of one image)")
+  app.add_option("--iterations", o.iterations, "iterations (optimiser steps) per network")
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
+  app.add_option("--batch", o.batch,
+                 "images per step over all ranks (default: a resumed checkpoint's, else one per rank; the paper: 1)")
+      ->check(c2f::cli::at_least(1));
+  bool distributed = false;
+  app.add_flag("--distributed", distributed,
+               "train each network data-parallel over the processes of mpirun, srun or torchrun (rank and world size "
+               "from OMPI_COMM_WORLD_*, SLURM_PROCID/SLURM_NTASKS or RANK/WORLD_SIZE; rank 0's address from "
+               "MASTER_ADDR/MASTER_PORT or the Slurm node list); rank 0 writes the checkpoints");
   std::int64_t fine_iterations = 0;
   app.add_option("--fine-iterations", fine_iterations, "iterations of the fine networks (default: --iterations)");
   std::string optimizer;
@@ -189,6 +200,18 @@ int main(int argc, char** argv) {
     if (fold >= fold_count) throw c2f::OptionError(fmt::format("--fold {} is not below --folds {}", fold, fold_count));
     o.checkpoint = "unset";
     o.validate();
+    int rank = 0;
+    if (distributed) {
+      const c2f::LaunchEnvironment env = c2f::read_launch_environment();
+      rank = env.rank;
+      // Ranks on one machine share its cores.
+      if (threads == 0) threads = std::max(1, int(std::thread::hardware_concurrency()) / env.local_size);
+      if (rank != 0) quiet = true;
+      if (!quiet)
+        fmt::print(stderr, "c2f-train: rank {} of {} ({}), meeting the others at {}:{}\n", env.rank, env.world_size,
+                   env.launcher, env.master_addr, env.master_port);
+      o.data_parallel = c2f::DataParallel::over_tcp(env.rank, env.world_size, env.master_addr, env.master_port, o.device);
+    }
     c2f::set_intra_op_threads(threads);
 
     const c2f::Cohort cohort = c2f::discover_cohort(input);
@@ -204,7 +227,7 @@ int main(int argc, char** argv) {
         throw c2f::InputError(fold_file.string(), "lists other cases than the cohort " + input + " holds");
     } else {
       folds = c2f::make_folds(ids, fold_count);
-      c2f::write_folds(fold_file, folds);
+      if (rank == 0) c2f::write_folds(fold_file, folds);  // the same folds on every rank: one writes them
     }
     const auto train_ids = folds.training_cases(fold);
     const fs::path dir = c2f::fold_folder(out, fold);
@@ -237,7 +260,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "c2f-train: no --vgg-weights file given: the VGG-16 layers start from LibTorch's default "
                          "(Kaiming-uniform) initialisation, not from ImageNet weights\n");
     const bool tty = ::isatty(2);
-    fmt::print("{}", c2f::training_table_header());
+    if (rank == 0) fmt::print("{}", c2f::training_table_header());
     for (const auto scale : scale_list)
       for (const auto view : view_list) {
         c2f::TrainingOptions run = o;
@@ -257,7 +280,8 @@ int main(int argc, char** argv) {
           if (tty) fmt::print(stderr, "\r{}\x1b[K{}", line, it == total ? "\n" : "");
           else fmt::print(stderr, "{}\n", line);
         };
-        fmt::print("{}", c2f::training_table_row(name, c2f::train_network(training, run, progress)));
+        const c2f::TrainingReport report = c2f::train_network(training, run, progress);
+        if (rank == 0) fmt::print("{}", c2f::training_table_row(name, report));
       }
     return 0;
   });

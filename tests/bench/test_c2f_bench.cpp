@@ -45,3 +45,20 @@ TEST_CASE("c2f-bench --quick: the CPU's peak, stages against memcpy, cases in fl
   }
   CHECK(j["volume"]["share_of_peak"].get<double>() > 0);
 }
+
+TEST_CASE("c2f-bench --allreduce --quick: 2 ranks against one process, and the allreduce's bytes are the gradients'") {
+  test::ScratchDir dir("bench-allreduce");
+  const auto r = test::run(C2F_BENCH_EXE, "--allreduce --quick -o " + (dir / "a.json").string(), dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::ifstream in(dir / "a.json");
+  const auto runs = nlohmann::json::parse(in)["allreduce"]["runs"];
+  REQUIRE(runs.size() == 1);  // --quick: light-unet only
+  const auto& run = runs[0];
+  CHECK(run["model"] == "light-unet");
+  // Every parameter's gradient as float32, and the loss riding along.
+  CHECK(run["allreduce_bytes"].get<std::int64_t>() == 4 * (run["parameters"].get<std::int64_t>() + 1));
+  CHECK(run["allreduce_s"].get<double>() > 0);
+  CHECK(run["one_process_step_s"].get<double>() > 0);
+  CHECK(run["data_parallel_step_s"].get<double>() > 0);
+  CHECK(r.out.find("light-unet") != std::string::npos);
+}
