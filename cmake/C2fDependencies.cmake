@@ -31,6 +31,21 @@ if(NOT OpenCV_FOUND)
   message(STATUS "c2f: OpenCV core and imgproc from ${C2F_OPENCV_CORE_LIBRARY} (no OpenCVConfig.cmake)")
 endif()
 
+# DeepOrgan's candidate stage: superpixels (ximgproc, in Debian's libopencv-contrib-dev) and
+# random forests (ml). The carried OpenCV of the GPU machines has neither: there c2f builds
+# without that stage (C2F_HAVE_CANDIDATES off).
+set(c2f_opencv_libs ${OpenCV_LIBS})  # a second find_package(OpenCV) names only its components
+find_package(OpenCV QUIET COMPONENTS ximgproc ml)
+set(OpenCV_LIBS ${c2f_opencv_libs})
+if(OpenCV_ximgproc_FOUND AND OpenCV_ml_FOUND)
+  set(C2F_HAVE_CANDIDATES ON)
+elseif(TARGET c2f_opencv_bare)
+  set(C2F_HAVE_CANDIDATES OFF)
+  message(STATUS "c2f: no DeepOrgan candidate stage (the carried OpenCV lacks ximgproc and ml)")
+else()
+  c2f_missing("OpenCV's ximgproc and ml modules" libopencv-contrib-dev)
+endif()
+
 find_package(fmt CONFIG QUIET)
 if(NOT fmt_FOUND)
   c2f_missing("fmt" libfmt-dev)

@@ -6,8 +6,13 @@ include(CMakePackageConfigHelpers)
 add_library(c2f INTERFACE)
 add_library(c2f::c2f ALIAS c2f)
 target_link_libraries(c2f INTERFACE c2f_pipeline c2f_io c2f_stages c2f_evaluation c2f_training c2f_phantom)
+set(c2f_core_targets c2f c2f_pipeline c2f_io c2f_stages c2f_evaluation c2f_training c2f_phantom)
+if(TARGET c2f_candidates)  # DeepOrgan's candidate stage (OpenCV contrib); links OpenCV privately
+  target_link_libraries(c2f INTERFACE c2f_candidates)
+  list(APPEND c2f_core_targets c2f_candidates)
+endif()
 
-install(TARGETS c2f c2f_pipeline c2f_io c2f_stages c2f_evaluation c2f_training c2f_phantom
+install(TARGETS ${c2f_core_targets}
   EXPORT c2fTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

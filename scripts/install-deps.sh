@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtbb-dev          # oneTBB flow graph
   libopencv-dev       # image ops, PNG previews; its DNN module is the second CPU back end
+  libopencv-contrib-dev  # ximgproc's superpixels and ml's random forests: DeepOrgan's candidate stage
   libprotobuf-dev     # sets an ONNX graph's input shape for OpenCV's DNN module
   libtorch-dev        # LibTorch (CPU) for the models
   libhdf5-dev         # HDF5 C++ API: case store, Keras weights

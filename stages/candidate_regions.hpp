@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../pipeline/volume.hpp"
@@ -38,9 +39,11 @@ std::vector<std::string> superpixel_feature_names();
 struct CandidateOptions {
   int trees = 60;
   int max_depth = 14;
-  int min_samples_leaf = 5;
+  int min_samples_leaf = 5;  // OpenCV's min sample count of a node
   // Training superpixels per case and class at most (sampled; all positives when fewer).
-  int samples_per_case = 3000;
+  // Training keeps every superpixel that holds pancreas (the cuts need them all) and at most this
+  // many others per case, drawn at random; level 1 trains on as many negatives as positives.
+  int negatives_per_case = 20000;
   // Voxel sensitivities (share of training pancreas voxels kept) that choose the two cuts.
   double level1_sensitivity = 0.995;
   double level2_sensitivity = 0.98;
@@ -56,14 +59,17 @@ struct CandidateTrainingCase {
   const Mask* label = nullptr;
 };
 
-// A case reduced to what training needs: every superpixel's features, label fraction and size.
-// Lets a caller drop a case's volumes as soon as it is read.
+// A case reduced to what training needs: the features, label fraction and size of every
+// superpixel that holds pancreas and of a random sample of the others (options.negatives_per_case,
+// drawn with options.seed and case_index). Lets a caller drop a case's volumes once it is read.
 struct CandidateSamples {
   SuperpixelFeatures features;
-  std::vector<float> label_fraction;       // per superpixel
-  std::vector<std::int64_t> voxel_counts;  // per superpixel
+  std::vector<float> label_fraction;       // per row
+  std::vector<std::int64_t> voxel_counts;  // per row
+  std::int64_t pancreas_voxels = 0;        // the whole case's, kept or not
 };
-CandidateSamples candidate_samples(const Volume<float>& normalized, const Superpixels& sp, const Mask& label);
+CandidateSamples candidate_samples(const Volume<float>& normalized, const Superpixels& sp, const Mask& label,
+                                   const CandidateOptions& options = {}, std::uint64_t case_index = 0);
 
 struct CandidateRegions {
   std::vector<std::int32_t> ids;           // candidate superpixels, increasing
