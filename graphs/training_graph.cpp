@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 namespace flow = tbb::flow;
 
 void TrainingOptions::validate() const {
+  check_model_name(model, "coarse-to-fine");
   const ModelEntry& entry = model_entry(model);
   if (iterations < 1) throw OptionError("iterations must be at least 1");
   if (checkpoint_every < 1 || log_every < 1) throw OptionError("checkpoint and log intervals must be at least 1");
