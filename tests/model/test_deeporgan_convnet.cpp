@@ -36,8 +36,8 @@ TEST_CASE("classifier probabilities lie in [0, 1], and a few cross-entropy steps
   auto opt = make_optimizer(*m, Optimizer::Adam, 1e-3);
   // Class 1: a bright disc in the middle; class 0: noise only.
   const std::int64_t n = 16, side = 32;
-  std::vector<float> images(std::size_t(n * side * side));
-  std::vector<std::int64_t> labels(std::size_t(n));
+  std::vector<float> images(static_cast<std::size_t>(n * side * side));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
     labels[std::size_t(i)] = i % 2;
     for (std::int64_t y = 0; y < side; ++y)
@@ -52,7 +52,7 @@ TEST_CASE("classifier probabilities lie in [0, 1], and a few cross-entropy steps
   const double after = classifier_loss(*m, batch);
   MESSAGE("cross-entropy before " << before << ", after 25 steps " << after);
   CHECK(after < 0.5 * before);
-  std::vector<float> p(std::size_t(n));
+  std::vector<float> p(static_cast<std::size_t>(n));
   classifier_probabilities(*m, batch, p.data());
   for (std::int64_t i = 0; i < n; ++i) {
     CHECK(p[std::size_t(i)] >= 0.0f);
