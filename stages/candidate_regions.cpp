@@ -30,18 +30,28 @@ constexpr double kContextCellMm = 4.0;
 // In-plane half-sizes of the context boxes around a superpixel's centre, and of the 3-D box.
 constexpr std::array<double, 3> kRingHalfMm{8.0, 20.0, 50.0};
 constexpr double kSlab3dHalfMm = 20.0, kSlab3dHalfZMm = 12.0;
-// Four boxes beside the superpixel (left, right, anterior, posterior) at this offset.
-constexpr double kSideOffsetMm = 25.0, kSideHalfMm = 10.0;
+// Boxes around the superpixel in eight in-plane directions at three distances, and above and
+// below it: where the spine, aorta, liver, kidneys and bowel lie relative to a superpixel tells
+// pancreas from look-alike soft tissue (the "context" features of auto-context and Farag et al.).
+constexpr double kSideHalfMm = 6.0;
+constexpr std::array<double, 3> kSideOffsetMm{15.0, 30.0, 60.0};
+constexpr std::array<double, 2> kAboveBelowMm{15.0, 30.0};
 
 const std::vector<std::string>& feature_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> n{"mean", "sd", "p10", "p25", "p50", "p75", "p90", "share_fat_air", "share_bright",
-                               "area_mm2", "width_mm", "height_mm",
-                               "body_x_rel", "body_y_rel", "body_dx_mm", "body_dy_mm", "z_rel"};
+    std::vector<std::string> n{"mean",       "sd",        "p10",           "p25",          "p50",
+                               "p75",        "p90",       "share_fat_air", "share_bright", "area_mm2",
+                               "width_mm",   "height_mm", "body_x_rel",    "body_y_rel",   "body_dx_mm",
+                               "body_dy_mm", "z_rel"};
     for (double r : kRingHalfMm)
       for (const char* what : {"mean", "fat_air", "bright"}) n.push_back(fmt::format("ring{}mm_{}", int(r), what));
     for (const char* what : {"mean", "fat_air", "bright"}) n.push_back(fmt::format("slab3d_{}", what));
-    for (const char* side : {"right", "left", "anterior", "posterior"}) n.push_back(fmt::format("side_{}_mean", side));
+    for (double d : kSideOffsetMm)
+      for (int k = 0; k < 8; ++k) n.push_back(fmt::format("side{}mm_{}deg_mean", int(d), 45 * k));
+    for (double d : kAboveBelowMm) {
+      n.push_back(fmt::format("above{}mm_mean", int(d)));
+      n.push_back(fmt::format("below{}mm_mean", int(d)));
+    }
     return n;
   }();
   return names;
@@ -89,24 +99,27 @@ struct ContextGrid {
   }
 };
 
-ContextGrid context_grid(const Volume<float>& v) {
+// Block means of value(offset) (and of its fat/air and bright shares) on the coarse grid, as
+// summed-area tables.
+template <class Value>
+ContextGrid context_grid(const Geometry& geo, Value value) {
   ContextGrid g;
-  const Geometry& geo = v.geometry();
   for (int a = 0; a < 3; ++a) {
     g.cell[a] = std::max<std::int64_t>(1, std::llround(kContextCellMm / geo.spacing_mm[a]));
-    g.dims[a] = (v.dims()[a] + g.cell[a] - 1) / g.cell[a];
+    g.dims[a] = (geo.dims[a] + g.cell[a] - 1) / g.cell[a];
     g.cell_mm[a] = double(g.cell[a]) * geo.spacing_mm[a];
   }
   const std::int64_t n = (g.dims[0] + 1) * (g.dims[1] + 1) * (g.dims[2] + 1);
   for (auto& t : g.table) t.assign(std::size_t(n), 0.0);
   // Block sums and counts, then means, written at (x+1, y+1, z+1) of the tables.
   std::vector<std::int64_t> counts(std::size_t(n), 0);
-  for (std::int64_t z = 0; z < v.nz(); ++z)
-    for (std::int64_t y = 0; y < v.ny(); ++y) {
-      const float* row = v.data() + v.offset(0, y, z);
-      const std::int64_t cy = y / g.cell[1] + 1, cz = z / g.cell[2] + 1;
-      for (std::int64_t x = 0; x < v.nx(); ++x) {
-        const float s = std::isfinite(row[x]) ? row[x] : 0.0f;
+  const std::int64_t nx = geo.dims[0], ny = geo.dims[1];
+  for (std::int64_t z = 0; z < geo.dims[2]; ++z)
+    for (std::int64_t y = 0; y < ny; ++y) {
+      const std::int64_t cy = y / g.cell[1] + 1, cz = z / g.cell[2] + 1, row = nx * (y + ny * z);
+      for (std::int64_t x = 0; x < nx; ++x) {
+        const float raw = value(row + x);
+        const float s = std::isfinite(raw) ? raw : 0.0f;
         const std::int64_t i = g.at(x / g.cell[0] + 1, cy, cz);
         g.table[0][std::size_t(i)] += s;
         g.table[1][std::size_t(i)] += s <= 0.0f ? 1.0 : 0.0;
@@ -120,15 +133,60 @@ ContextGrid context_grid(const Volume<float>& v) {
     // Prefix sums along x, then y, then z.
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x - 1, y, z))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x - 1, y, z))];
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y - 1, z))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y - 1, z))];
     for (std::int64_t z = 1; z <= g.dims[2]; ++z)
       for (std::int64_t y = 1; y <= g.dims[1]; ++y)
-        for (std::int64_t x = 1; x <= g.dims[0]; ++x) t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y, z - 1))];
+        for (std::int64_t x = 1; x <= g.dims[0]; ++x)
+          t[std::size_t(g.at(x, y, z))] += t[std::size_t(g.at(x, y, z - 1))];
   }
   return g;
+}
+
+// Each superpixel's centroid (voxel coordinates).
+std::vector<Vec3> centroids(const Superpixels& sp) {
+  std::vector<Vec3> c(std::size_t(sp.count), Vec3{0, 0, 0});
+  const std::int64_t nx = sp.labels.nx(), ny = sp.labels.ny();
+  for (std::int64_t z = 0; z < sp.labels.nz(); ++z)
+    for (std::int64_t y = 0; y < ny; ++y) {
+      const std::int32_t* row = sp.labels.data() + sp.labels.offset(0, y, z);
+      for (std::int64_t x = 0; x < nx; ++x) {
+        Vec3& v = c[std::size_t(row[x])];
+        v[0] += double(x), v[1] += double(y), v[2] += double(z);
+      }
+    }
+  for (std::size_t s = 0; s < c.size(); ++s)
+    for (int a = 0; a < 3; ++a) c[s][a] /= double(std::max<std::int64_t>(1, sp.voxel_counts[s]));
+  return c;
+}
+
+// Level 2's features: the superpixel's own, level 1's probability, and level 1's probability
+// averaged in boxes around it (auto-context).
+constexpr int kAutoContextCount = 7;
+std::vector<float> level2_features(const SuperpixelFeatures& base, const Superpixels& sp,
+                                   const std::vector<float>& p1) {
+  const Geometry& geo = sp.labels.geometry();
+  const std::int32_t* labels = sp.labels.data();
+  const ContextGrid grid = context_grid(geo, [&](std::int64_t i) { return p1[std::size_t(labels[i])]; });
+  const auto centre = centroids(sp);
+  const int width = base.width + kAutoContextCount;
+  std::vector<float> x(std::size_t(base.count) * std::size_t(width));
+  for (std::int32_t s = 0; s < base.count; ++s) {
+    float* row = x.data() + std::size_t(s) * std::size_t(width);
+    std::copy_n(base.values.data() + std::size_t(s) * std::size_t(base.width), base.width, row);
+    int k = base.width;
+    const Vec3& at = centre[std::size_t(s)];
+    row[k++] = p1[std::size_t(s)];
+    for (double h : kRingHalfMm) row[k++] = grid.around(at, {0, 0, 0}, {h, h, 0.0}, geo)[0];
+    row[k++] = grid.around(at, {0, 0, 0}, {kSlab3dHalfMm, kSlab3dHalfMm, kSlab3dHalfZMm}, geo)[0];
+    row[k++] = grid.around(at, {0, 0, kAboveBelowMm[0]}, {kSlab3dHalfMm, kSlab3dHalfMm, 0.0}, geo)[0];
+    row[k++] = grid.around(at, {0, 0, -kAboveBelowMm[0]}, {kSlab3dHalfMm, kSlab3dHalfMm, 0.0}, geo)[0];
+  }
+  return x;
 }
 
 float percentile(std::vector<float>& v, double q) {
@@ -156,7 +214,8 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
   f.count = sp.count;
   f.width = width;
   f.values.assign(std::size_t(sp.count) * std::size_t(width), 0.0f);
-  const ContextGrid context = context_grid(normalized);
+  const float* voxels = normalized.data();
+  const ContextGrid context = context_grid(geo, [voxels](std::int64_t i) { return voxels[i]; });
   const std::int64_t nx = normalized.nx(), ny = normalized.ny(), nz = normalized.nz();
   const double pixel_mm2 = geo.spacing_mm[0] * geo.spacing_mm[1];
 
@@ -183,7 +242,8 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
       }
       // Values grouped by superpixel (counting sort by id).
       start.assign(std::size_t(n) + 1, 0);
-      for (std::int32_t s = 0; s < n; ++s) start[std::size_t(s) + 1] = start[std::size_t(s)] + sp.voxel_counts[std::size_t(first + s)];
+      for (std::int32_t s = 0; s < n; ++s)
+        start[std::size_t(s) + 1] = start[std::size_t(s)] + sp.voxel_counts[std::size_t(first + s)];
       values.resize(std::size_t(start[std::size_t(n)]));
       sum_x.assign(std::size_t(n), 0.0);
       sum_y.assign(std::size_t(n), 0.0);
@@ -225,9 +285,16 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
         for (double h : kRingHalfMm)
           for (float c : context.around(at, {0, 0, 0}, {h, h, 0.0}, geo)) row[k++] = c;
         for (float c : context.around(at, {0, 0, 0}, {kSlab3dHalfMm, kSlab3dHalfMm, kSlab3dHalfZMm}, geo)) row[k++] = c;
-        for (Vec3 offset : {Vec3{kSideOffsetMm, 0, 0}, Vec3{-kSideOffsetMm, 0, 0}, Vec3{0, kSideOffsetMm, 0},
-                            Vec3{0, -kSideOffsetMm, 0}})
-          row[k++] = context.around(at, offset, {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
+        for (double d : kSideOffsetMm)
+          for (int a = 0; a < 8; ++a) {
+            const double angle = 0.25 * 3.14159265358979 * a;
+            row[k++] = context.around(at, {d * std::cos(angle), d * std::sin(angle), 0},
+                                      {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
+          }
+        for (double d : kAboveBelowMm) {
+          row[k++] = context.around(at, {0, 0, d}, {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
+          row[k++] = context.around(at, {0, 0, -d}, {kSideHalfMm, kSideHalfMm, 0.0}, geo)[0];
+        }
       }
     }
   });
@@ -236,47 +303,20 @@ SuperpixelFeatures superpixel_features(const Volume<float>& normalized, const Su
 
 void CandidateOptions::validate() const {
   if (trees < 1) throw OptionError(fmt::format("candidate cascade: {} trees: need at least 1", trees));
-  if (max_depth < 1 || max_depth > 64) throw OptionError(fmt::format("candidate cascade: depth {} outside 1..64", max_depth));
-  if (min_samples_leaf < 1) throw OptionError(fmt::format("candidate cascade: min samples {} below 1", min_samples_leaf));
-  if (negatives_per_case < 1) throw OptionError(fmt::format("candidate cascade: {} negatives per case: need at least 1", negatives_per_case));
+  if (max_depth < 1 || max_depth > 64)
+    throw OptionError(fmt::format("candidate cascade: depth {} outside 1..64", max_depth));
+  if (min_samples_leaf < 1)
+    throw OptionError(fmt::format("candidate cascade: min samples {} below 1", min_samples_leaf));
+  if (negatives_per_case < 1)
+    throw OptionError(fmt::format("candidate cascade: {} negatives per case: need at least 1", negatives_per_case));
   for (double s : {level1_sensitivity, level2_sensitivity})
     if (!(s > 0.0 && s <= 1.0)) throw OptionError(fmt::format("candidate cascade: sensitivity {} outside (0, 1]", s));
   if (level2_sensitivity > level1_sensitivity)
-    throw OptionError(fmt::format("candidate cascade: level 2's sensitivity {} above level 1's {}: level 2 cannot keep what level 1 dropped",
-                                  level2_sensitivity, level1_sensitivity));
-  if (calibration_folds < 2) throw OptionError(fmt::format("candidate cascade: {} calibration folds: need at least 2", calibration_folds));
-}
-
-CandidateSamples candidate_samples(const Volume<float>& normalized, const Superpixels& sp, const Mask& label,
-                                   const CandidateOptions& options, std::uint64_t case_index) {
-  options.validate();
-  const SuperpixelFeatures all = superpixel_features(normalized, sp);
-  const std::vector<float> fraction = superpixel_label_fraction(sp, label);
-  CandidateSamples out;
-  out.features.width = all.width;
-  std::vector<std::int32_t> keep, others;
-  for (std::int32_t s = 0; s < sp.count; ++s) {
-    (fraction[std::size_t(s)] > 0.0f ? keep : others).push_back(s);
-    out.pancreas_voxels += std::llround(double(fraction[std::size_t(s)]) * double(sp.voxel_counts[std::size_t(s)]));
-  }
-  // A partial Fisher-Yates shuffle with the portable generator: the same sample everywhere.
-  std::uint64_t state = mix64(options.seed ^ mix64(case_index + 0x51u));
-  const std::size_t take = std::min(others.size(), std::size_t(options.negatives_per_case));
-  for (std::size_t i = 0; i < take; ++i) {
-    state = mix64(state);
-    std::swap(others[i], others[i + std::size_t(state % (others.size() - i))]);
-  }
-  keep.insert(keep.end(), others.begin(), others.begin() + std::ptrdiff_t(take));
-  std::sort(keep.begin(), keep.end());
-  out.features.count = std::int32_t(keep.size());
-  out.features.values.reserve(keep.size() * std::size_t(all.width));
-  for (auto s : keep) {
-    const float* row = all.values.data() + std::size_t(s) * std::size_t(all.width);
-    out.features.values.insert(out.features.values.end(), row, row + all.width);
-    out.label_fraction.push_back(fraction[std::size_t(s)]);
-    out.voxel_counts.push_back(sp.voxel_counts[std::size_t(s)]);
-  }
-  return out;
+    throw OptionError(fmt::format(
+        "candidate cascade: level 2's sensitivity {} above level 1's {}: level 2 cannot keep what level 1 dropped",
+        level2_sensitivity, level1_sensitivity));
+  if (calibration_folds < 2)
+    throw OptionError(fmt::format("candidate cascade: {} calibration folds: need at least 2", calibration_folds));
 }
 
 namespace {
@@ -285,21 +325,26 @@ namespace {
 struct LevelData {
   int width = 0;
   std::vector<float> x;
-  std::vector<int> y;                  // optimal superpixel label: > half pancreas
+  std::vector<float> y;                 // the share of the superpixel that is pancreas
   std::vector<double> pancreas_voxels;  // per row
   std::vector<int> case_of;
   std::size_t rows() const { return y.size(); }
 };
 
-std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::size_t>& rows,
-                                    const CandidateOptions& o, std::uint64_t salt) {
-  // Balanced classes: every positive, as many negatives (at random, at least 1).
+std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::size_t>& rows, const CandidateOptions& o,
+                                    std::uint64_t salt) {
+  // Balanced: every superpixel holding pancreas, as many without (at random, at least 1000).
   std::vector<std::size_t> pos, neg;
-  for (auto r : rows) (d.y[r] ? pos : neg).push_back(r);
-  if (pos.empty() || neg.empty())
-    throw std::invalid_argument(fmt::format(
-        "candidate cascade: training needs superpixels of both classes (more than half pancreas, and not); got {} and {}",
-        pos.size(), neg.size()));
+  bool majority = false;
+  for (auto r : rows) {
+    (d.y[r] > 0.0f ? pos : neg).push_back(r);
+    majority = majority || d.y[r] > 0.5f;
+  }
+  if (!majority || neg.empty())
+    throw std::invalid_argument(
+        fmt::format("candidate cascade: training needs superpixels more than half pancreas and superpixels without "
+                    "pancreas; got {} holding pancreas and {} without",
+                    pos.size(), neg.size()));
   std::uint64_t state = mix64(o.seed ^ mix64(salt));
   const std::size_t take = std::min(neg.size(), std::max<std::size_t>(pos.size(), 1000));
   for (std::size_t i = 0; i < take; ++i) {
@@ -309,44 +354,45 @@ std::shared_ptr<cv::ml::RTrees> fit(const LevelData& d, const std::vector<std::s
   neg.resize(take);
   std::vector<std::size_t> chosen(pos);
   chosen.insert(chosen.end(), neg.begin(), neg.end());
-  cv::Mat x(int(chosen.size()), d.width, CV_32F), y(int(chosen.size()), 1, CV_32S);
+  // Regression on the pancreas share: a leaf's value is the mean share of its superpixels, so the
+  // forest's output ranks superpixels by the pancreas they hold, boundary ones included, and is
+  // fine-grained where a cut in the last percent of the pancreas must fall (votes of 60 trees
+  // move in steps of 1/60 there, and the cut with them).
+  cv::Mat x(int(chosen.size()), d.width, CV_32F), y(int(chosen.size()), 1, CV_32F);
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     std::copy_n(d.x.data() + chosen[i] * std::size_t(d.width), d.width, x.ptr<float>(int(i)));
-    y.at<int>(int(i)) = d.y[chosen[i]];
+    y.at<float>(int(i)) = d.y[chosen[i]];
   }
   auto forest = cv::ml::RTrees::create();
   forest->setMaxDepth(o.max_depth);
   forest->setMinSampleCount(o.min_samples_leaf);
   forest->setRegressionAccuracy(0);
   forest->setUseSurrogates(false);
-  forest->setMaxCategories(2);
   forest->setActiveVarCount(0);  // sqrt of the feature count
   forest->setCalculateVarImportance(false);
   forest->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER, o.trees, 0));
+  // OpenCV's forests draw bootstrap samples and split variables from the thread's cv::theRNG():
+  // seeded here (and restored after) so that the same data give the same forest.
+  const std::uint64_t caller_rng = cv::theRNG().state;
+  cv::theRNG().state = mix64(o.seed ^ mix64(salt));
   forest->train(cv::ml::TrainData::create(x, cv::ml::ROW_SAMPLE, y));
+  cv::theRNG().state = caller_rng;
   return std::shared_ptr<cv::ml::RTrees>(forest.get(), [keep = forest](cv::ml::RTrees*) {});
 }
 
-// The share of trees voting pancreas, per row of x (width columns).
+// The forest's pancreas share (mean of its trees), per row of x (width columns), in [0, 1].
 std::vector<float> forest_probability(const cv::ml::RTrees& forest, const float* x, std::size_t rows, int width) {
   std::vector<float> p(rows, 0.0f);
   if (rows == 0) return p;
   const cv::Mat samples(int(rows), width, CV_32F, const_cast<float*>(x));
-  cv::Mat votes;
-  forest.getVotes(samples, votes, 0);
-  // Row 0 holds the class labels; each further row one sample's votes per class.
-  int pancreas_col = -1;
-  for (int c = 0; c < votes.cols; ++c)
-    if (votes.at<int>(0, c) == 1) pancreas_col = c;
-  for (std::size_t r = 0; r < rows; ++r) {
-    double total = 0;
-    for (int c = 0; c < votes.cols; ++c) total += votes.at<int>(int(r) + 1, c);
-    if (pancreas_col >= 0 && total > 0) p[r] = float(votes.at<int>(int(r) + 1, pancreas_col) / total);
-  }
+  cv::Mat out;
+  forest.predict(samples, out);
+  for (std::size_t r = 0; r < rows; ++r) p[r] = std::clamp(out.at<float>(int(r)), 0.0f, 1.0f);
   return p;
 }
 
-std::vector<float> forest_probability(const cv::ml::RTrees& forest, const LevelData& d, const std::vector<std::size_t>& rows) {
+std::vector<float> forest_probability(const cv::ml::RTrees& forest, const LevelData& d,
+                                      const std::vector<std::size_t>& rows) {
   std::vector<float> x(rows.size() * std::size_t(d.width));
   for (std::size_t i = 0; i < rows.size(); ++i)
     std::copy_n(d.x.data() + rows[i] * std::size_t(d.width), d.width, x.data() + i * std::size_t(d.width));
@@ -354,14 +400,15 @@ std::vector<float> forest_probability(const cv::ml::RTrees& forest, const LevelD
 }
 
 // Probabilities of every row from forests that did not see its case (folds by case).
-std::vector<float> cross_fitted(const LevelData& d, int cases, const CandidateOptions& o, std::uint64_t salt) {
-  const int folds = std::min(o.calibration_folds, cases);
+std::vector<float> cross_fitted(const LevelData& d, int folds, const CandidateOptions& o, std::uint64_t salt,
+                                std::vector<std::shared_ptr<cv::ml::RTrees>>& forests) {
   std::vector<float> p(d.rows(), 0.0f);
+  forests.assign(std::size_t(folds), nullptr);
   for (int fold = 0; fold < folds; ++fold) {
     std::vector<std::size_t> train, test;
     for (std::size_t r = 0; r < d.rows(); ++r) (d.case_of[r] % folds == fold ? test : train).push_back(r);
-    if (test.empty()) continue;
     const auto forest = fit(d, train, o, salt + 101 * std::uint64_t(fold + 1));
+    forests[std::size_t(fold)] = forest;
     const auto q = forest_probability(*forest, d, test);
     for (std::size_t i = 0; i < test.size(); ++i) p[test[i]] = q[i];
   }
@@ -369,7 +416,8 @@ std::vector<float> cross_fitted(const LevelData& d, int cases, const CandidateOp
 }
 
 // The highest cut that keeps at least `share` of total_pancreas voxels among rows with p >= cut.
-float cut_keeping(const std::vector<float>& p, const std::vector<double>& pancreas, double total_pancreas, double share) {
+float cut_keeping(const std::vector<float>& p, const std::vector<double>& pancreas, double total_pancreas,
+                  double share) {
   std::vector<std::size_t> order(p.size());
   std::iota(order.begin(), order.end(), std::size_t(0));
   std::sort(order.begin(), order.end(), [&](auto a, auto b) { return p[a] > p[b]; });
@@ -384,98 +432,153 @@ float cut_keeping(const std::vector<float>& p, const std::vector<double>& pancre
 
 }  // namespace
 
-CandidateCascade CandidateCascade::train(const std::vector<CandidateTrainingCase>& cases, const CandidateOptions& options) {
-  std::vector<CandidateSamples> samples;
-  samples.reserve(cases.size());
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto& c = cases[i];
-    if (!c.normalized || !c.superpixels || !c.label)
-      throw std::invalid_argument(fmt::format("candidate cascade: training case {} lacks its volume, superpixels or label", i));
-    samples.push_back(candidate_samples(*c.normalized, *c.superpixels, *c.label, options, i));
+namespace {
+
+// Rows kept for training from one case: every superpixel holding pancreas, and at most n of the
+// others (among `eligible`), drawn with the portable generator (the same sample everywhere).
+std::vector<std::int32_t> training_rows(const std::vector<float>& fraction, const std::vector<std::uint8_t>& eligible,
+                                        int n, std::uint64_t seed) {
+  std::vector<std::int32_t> keep, others;
+  for (std::size_t s = 0; s < fraction.size(); ++s) {
+    if (!eligible[s]) continue;
+    (fraction[s] > 0.0f ? keep : others).push_back(std::int32_t(s));
   }
-  return train(samples, options);
+  std::uint64_t state = seed;
+  const std::size_t take = std::min(others.size(), std::size_t(n));
+  for (std::size_t i = 0; i < take; ++i) {
+    state = mix64(state);
+    std::swap(others[i], others[i + std::size_t(state % (others.size() - i))]);
+  }
+  keep.insert(keep.end(), others.begin(), others.begin() + std::ptrdiff_t(take));
+  std::sort(keep.begin(), keep.end());
+  return keep;
 }
 
-CandidateCascade CandidateCascade::train(const std::vector<CandidateSamples>& cases, const CandidateOptions& options) {
+void append_rows(LevelData& d, const float* x, int width, const std::vector<std::int32_t>& rows,
+                 const std::vector<float>& fraction, const Superpixels& sp, int case_index) {
+  for (auto s : rows) {
+    d.x.insert(d.x.end(), x + std::size_t(s) * std::size_t(width), x + std::size_t(s + 1) * std::size_t(width));
+    d.y.push_back(fraction[std::size_t(s)]);
+    d.pancreas_voxels.push_back(double(fraction[std::size_t(s)]) * double(sp.voxel_counts[std::size_t(s)]));
+    d.case_of.push_back(case_index);
+  }
+}
+
+void check_case(const Volume<float>& v, const Superpixels& sp, const Mask& label, int index) {
+  check_grid(v, sp, "candidate cascade training");
+  if (label.dims() != v.dims())
+    throw std::invalid_argument(
+        fmt::format("candidate cascade: training case {}: the label's grid differs from the volume's", index));
+}
+
+}  // namespace
+
+CandidateCascade CandidateCascade::train(const std::vector<CandidateTrainingCase>& cases,
+                                         const CandidateOptions& options) {
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    if (!cases[i].normalized || !cases[i].superpixels || !cases[i].label)
+      throw std::invalid_argument(
+          fmt::format("candidate cascade: training case {} lacks its volume, superpixels or label", i));
+  return train_cases(
+      int(cases.size()),
+      [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
+        const auto& c = cases[std::size_t(i)];
+        use(*c.normalized, *c.superpixels, *c.label);
+      },
+      options);
+}
+
+CandidateCascade CandidateCascade::train(int cases, const CandidateCaseLoader& load, const CandidateOptions& options) {
+  return train_cases(
+      cases,
+      [&](int i, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>& use) {
+        const LoadedCandidateCase c = load(i);
+        use(c.normalized, c.superpixels, c.label);
+      },
+      options);
+}
+
+CandidateCascade CandidateCascade::train_cases(int n_cases, const CaseVisitor& visit, const CandidateOptions& options) {
   options.validate();
-  if (cases.empty()) throw std::invalid_argument("candidate cascade: no training cases");
+  if (n_cases <= 0) throw std::invalid_argument("candidate cascade: no training cases");
   const int width = int(feature_names().size());
+  const int folds = std::min(options.calibration_folds, n_cases);
+  CandidateCascade cascade;
+  cascade.options_ = options;
+
+  // Level 1: rows of every case, its fold forests (for cross-fitted probabilities) and its cut.
   LevelData level1;
   level1.width = width;
   double total_pancreas = 0;
-  for (std::size_t c = 0; c < cases.size(); ++c) {
-    const auto& s = cases[c];
-    if (s.features.width != width || s.features.values.size() != std::size_t(s.features.count) * std::size_t(width) ||
-        s.label_fraction.size() != std::size_t(s.features.count) || s.voxel_counts.size() != std::size_t(s.features.count))
-      throw std::invalid_argument(fmt::format("candidate cascade: training case {} has malformed samples", c));
-    level1.x.insert(level1.x.end(), s.features.values.begin(), s.features.values.end());
-    for (std::int32_t r = 0; r < s.features.count; ++r) {
-      level1.y.push_back(s.label_fraction[std::size_t(r)] > 0.5f ? 1 : 0);
-      level1.pancreas_voxels.push_back(double(s.label_fraction[std::size_t(r)]) * double(s.voxel_counts[std::size_t(r)]));
-      level1.case_of.push_back(int(c));
-    }
-    total_pancreas += double(s.pancreas_voxels);
-  }
+  for (int i = 0; i < n_cases; ++i)
+    visit(i, [&](const Volume<float>& v, const Superpixels& sp, const Mask& label) {
+      check_case(v, sp, label, i);
+      const auto base = superpixel_features(v, sp);
+      const auto fraction = superpixel_label_fraction(sp, label);
+      for (std::size_t s = 0; s < fraction.size(); ++s)
+        total_pancreas += double(fraction[s]) * double(sp.voxel_counts[s]);
+      const std::vector<std::uint8_t> all(fraction.size(), 1);
+      append_rows(
+          level1, base.values.data(), width,
+          training_rows(fraction, all, options.negatives_per_case, mix64(options.seed ^ mix64(std::uint64_t(i) + 11))),
+          fraction, sp, i);
+    });
   if (total_pancreas <= 0) throw std::invalid_argument("candidate cascade: the training cases hold no pancreas");
+  std::vector<std::size_t> all_rows(level1.rows());
+  std::iota(all_rows.begin(), all_rows.end(), std::size_t(0));
+  cascade.level1_ = fit(level1, all_rows, options, 1);
+  std::vector<std::shared_ptr<cv::ml::RTrees>> fold1;
+  const auto p1 = n_cases >= 2 ? cross_fitted(level1, folds, options, 1, fold1)
+                               : forest_probability(*cascade.level1_, level1, all_rows);
+  cascade.level1_cut_ = cut_keeping(p1, level1.pancreas_voxels, total_pancreas, options.level1_sensitivity);
+  level1 = {};
 
-  CandidateCascade cascade;
-  cascade.options_ = options;
-  const int n_cases = int(cases.size());
-  std::vector<std::size_t> all(level1.rows());
-  std::iota(all.begin(), all.end(), std::size_t(0));
-
-  // Level 1: cut on probabilities of cases the deciding forest did not see (with one case, its own).
-  const auto p1 = n_cases >= 2 ? cross_fitted(level1, n_cases, options, 1) : std::vector<float>{};
-  cascade.level1_ = fit(level1, all, options, 1);
-  const auto p1_used = n_cases >= 2 ? p1 : forest_probability(*cascade.level1_, level1, all);
-  cascade.level1_cut_ = cut_keeping(p1_used, level1.pancreas_voxels, total_pancreas, options.level1_sensitivity);
-
-  // Level 2: the survivors of level 1, with level 1's probability as one more feature.
+  // Level 2: each case read again; level 1's probabilities of all its superpixels come from the
+  // fold forest that did not see it, as they will for an unseen case.
   LevelData level2;
-  level2.width = width + 1;
-  for (std::size_t r = 0; r < level1.rows(); ++r) {
-    if (p1_used[r] < cascade.level1_cut_) continue;
-    level2.x.insert(level2.x.end(), level1.x.begin() + std::ptrdiff_t(r * std::size_t(width)),
-                    level1.x.begin() + std::ptrdiff_t((r + 1) * std::size_t(width)));
-    level2.x.push_back(p1_used[r]);
-    level2.y.push_back(level1.y[r]);
-    level2.pancreas_voxels.push_back(level1.pancreas_voxels[r]);
-    level2.case_of.push_back(level1.case_of[r]);
-  }
+  level2.width = width + kAutoContextCount;
+  for (int i = 0; i < n_cases; ++i)
+    visit(i, [&](const Volume<float>& v, const Superpixels& sp, const Mask& label) {
+      const auto base = superpixel_features(v, sp);
+      const auto fraction = superpixel_label_fraction(sp, label);
+      const auto& forest = n_cases >= 2 ? *fold1[std::size_t(i % folds)] : *cascade.level1_;
+      const auto p = forest_probability(forest, base.values.data(), std::size_t(base.count), width);
+      const auto x2 = level2_features(base, sp, p);
+      std::vector<std::uint8_t> survivor(p.size());
+      for (std::size_t s = 0; s < p.size(); ++s) survivor[s] = p[s] >= cascade.level1_cut_;
+      append_rows(level2, x2.data(), level2.width,
+                  training_rows(fraction, survivor, options.negatives_per_case,
+                                mix64(options.seed ^ mix64(std::uint64_t(i) + 12))),
+                  fraction, sp, i);
+    });
   std::vector<std::size_t> survivors(level2.rows());
   std::iota(survivors.begin(), survivors.end(), std::size_t(0));
-  const auto p2 = n_cases >= 2 ? cross_fitted(level2, n_cases, options, 2) : std::vector<float>{};
   cascade.level2_ = fit(level2, survivors, options, 2);
-  const auto p2_used = n_cases >= 2 ? p2 : forest_probability(*cascade.level2_, level2, survivors);
-  cascade.level2_cut_ = cut_keeping(p2_used, level2.pancreas_voxels, total_pancreas, options.level2_sensitivity);
+  std::vector<std::shared_ptr<cv::ml::RTrees>> fold2;
+  const auto p2 = n_cases >= 2 ? cross_fitted(level2, folds, options, 2, fold2)
+                               : forest_probability(*cascade.level2_, level2, survivors);
+  cascade.level2_cut_ = cut_keeping(p2, level2.pancreas_voxels, total_pancreas, options.level2_sensitivity);
   return cascade;
 }
 
 CandidateRegions CandidateCascade::candidates(const Volume<float>& normalized, const Superpixels& sp) const {
-  check_grid(normalized, sp, "candidate cascade");
-  return candidates(superpixel_features(normalized, sp), sp);
-}
-
-CandidateRegions CandidateCascade::candidates(const SuperpixelFeatures& f, const Superpixels& sp) const {
   if (!level1_ || !level2_) throw std::logic_error("candidate cascade: not trained or loaded");
-  const int width = int(feature_names().size());
-  if (f.width != width || f.count != sp.count || f.values.size() != std::size_t(f.count) * std::size_t(width))
-    throw std::invalid_argument(fmt::format("candidate cascade: features of {} superpixels x {} do not match {} superpixels x {}",
-                                            f.count, f.width, sp.count, width));
+  check_grid(normalized, sp, "candidate cascade");
+  const auto f = superpixel_features(normalized, sp);
+  const int width = f.width, width2 = width + kAutoContextCount;
   CandidateRegions out;
   out.level1_probability = forest_probability(*level1_, f.values.data(), std::size_t(f.count), width);
   out.probability.assign(std::size_t(f.count), 0.0f);
+  const auto all2 = level2_features(f, sp, out.level1_probability);
   std::vector<std::int32_t> survivors;
-  for (std::int32_t s = 0; s < f.count; ++s)
-    if (out.level1_probability[std::size_t(s)] >= level1_cut_) survivors.push_back(s);
   std::vector<float> x2;
-  x2.reserve(survivors.size() * std::size_t(width + 1));
-  for (auto s : survivors) {
-    const float* row = f.values.data() + std::size_t(s) * std::size_t(width);
-    x2.insert(x2.end(), row, row + width);
-    x2.push_back(out.level1_probability[std::size_t(s)]);
-  }
-  const auto p2 = forest_probability(*level2_, x2.data(), survivors.size(), width + 1);
+  for (std::int32_t s = 0; s < f.count; ++s)
+    if (out.level1_probability[std::size_t(s)] >= level1_cut_) {
+      survivors.push_back(s);
+      x2.insert(x2.end(), all2.begin() + std::ptrdiff_t(std::size_t(s) * std::size_t(width2)),
+                all2.begin() + std::ptrdiff_t(std::size_t(s + 1) * std::size_t(width2)));
+    }
+  const auto p2 = forest_probability(*level2_, x2.data(), survivors.size(), width2);
   for (std::size_t i = 0; i < survivors.size(); ++i) {
     out.probability[std::size_t(survivors[i])] = p2[i];
     if (p2[i] >= level2_cut_) out.ids.push_back(survivors[i]);
@@ -491,15 +594,18 @@ void CandidateCascade::save(const std::filesystem::path& path) const {
     if (!fs.isOpened()) throw OutputError(tmp.string(), "cannot be opened for writing");
     fs << "format" << kFormat << "version" << kFormatVersion;
     fs << "features" << int(feature_names().size());
-    fs << "trees" << options_.trees << "max_depth" << options_.max_depth << "min_samples_leaf" << options_.min_samples_leaf;
+    fs << "trees" << options_.trees << "max_depth" << options_.max_depth << "min_samples_leaf"
+       << options_.min_samples_leaf;
     fs << "negatives_per_case" << options_.negatives_per_case << "calibration_folds" << options_.calibration_folds;
     fs << "level1_sensitivity" << options_.level1_sensitivity << "level2_sensitivity" << options_.level2_sensitivity;
     fs << "seed" << std::to_string(options_.seed);
     fs << "level1_cut" << level1_cut_ << "level2_cut" << level2_cut_;
-    fs << "level1" << "{";
+    fs << "level1"
+       << "{";
     level1_->write(fs);
     fs << "}";
-    fs << "level2" << "{";
+    fs << "level2"
+       << "{";
     level2_->write(fs);
     fs << "}";
     fs.release();
@@ -515,10 +621,12 @@ CandidateCascade CandidateCascade::load(const std::filesystem::path& path) {
     if (fs["format"].empty() || std::string(fs["format"]) != kFormat)
       throw InputError(name, fmt::format("not a DeepOrgan candidate cascade (format field is not '{}')", kFormat));
     if (int(fs["version"]) != kFormatVersion)
-      throw InputError(name, fmt::format("candidate cascade version {} (this build reads {})", int(fs["version"]), kFormatVersion));
+      throw InputError(
+          name, fmt::format("candidate cascade version {} (this build reads {})", int(fs["version"]), kFormatVersion));
     const int width = int(feature_names().size());
     if (int(fs["features"]) != width)
-      throw InputError(name, fmt::format("candidate cascade of {} features (this build computes {})", int(fs["features"]), width));
+      throw InputError(
+          name, fmt::format("candidate cascade of {} features (this build computes {})", int(fs["features"]), width));
     CandidateCascade c;
     c.options_.trees = int(fs["trees"]);
     c.options_.max_depth = int(fs["max_depth"]);
@@ -533,9 +641,11 @@ CandidateCascade CandidateCascade::load(const std::filesystem::path& path) {
     if (!std::isfinite(c.level1_cut_) || !std::isfinite(c.level2_cut_) || c.level1_cut_ < 0 || c.level1_cut_ > 1 ||
         c.level2_cut_ < 0 || c.level2_cut_ > 1)
       throw InputError(name, "candidate cascade cuts outside [0, 1]");
-    for (auto [key, forest, expected] : {std::tuple{"level1", &c.level1_, width}, std::tuple{"level2", &c.level2_, width + 1}}) {
+    for (auto [key, forest, expected] :
+         {std::tuple{"level1", &c.level1_, width}, std::tuple{"level2", &c.level2_, width + kAutoContextCount}}) {
       const cv::FileNode node = fs[key];
-      if (node.empty() || !node.isMap()) throw InputError(name, fmt::format("candidate cascade without its {} forest", key));
+      if (node.empty() || !node.isMap())
+        throw InputError(name, fmt::format("candidate cascade without its {} forest", key));
       auto f = cv::ml::RTrees::create();
       f->read(node);
       if (!f->isTrained() || f->getRoots().empty() || f->getVarCount() != expected)

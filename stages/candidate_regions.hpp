@@ -6,11 +6,16 @@
 //   in:  Volume<float> in [0, 1] (window_normalize's output), its Superpixels
 //   out: CandidateRegions: candidate ids, per-superpixel probability, their union as a Mask
 //   parameters: CandidateOptions (forest size, the sensitivities the two cuts keep)
-//   notes: the cuts are chosen in training, on probabilities of training cases that the forest
-//        deciding them did not see (cross-fitting by case), and stored in the cascade's file.
-//        Features: see superpixel_features. OpenCV's ml module; no TBB.
+//   notes: a "probability" here is a regression forest's estimate of the share of the superpixel
+//        that is pancreas, in [0, 1] (docs/deeporgan-candidates.md says why). Level 1 scores
+//        each superpixel from its own features (superpixel_features); level 2 scores level 1's survivors from the same features plus level 1's
+//        probability and its mean in boxes around the superpixel (auto-context: a boundary
+//        superpixel beside confident pancreas is kept). The cuts are chosen in training, on
+//        probabilities of training cases that the deciding forests did not see (cross-fitting by
+//        case), and stored in the cascade's file. OpenCV's ml module; no TBB.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,14 +45,14 @@ struct CandidateOptions {
   int trees = 60;
   int max_depth = 14;
   int min_samples_leaf = 5;  // OpenCV's min sample count of a node
-  // Training superpixels per case and class at most (sampled; all positives when fewer).
   // Training keeps every superpixel that holds pancreas (the cuts need them all) and at most this
-  // many others per case, drawn at random; level 1 trains on as many negatives as positives.
+  // many others per case and level, drawn at random; a forest trains on all superpixels more than
+  // half pancreas and as many (at least 1000) drawn from those with no pancreas.
   int negatives_per_case = 20000;
   // Voxel sensitivities (share of training pancreas voxels kept) that choose the two cuts.
-  double level1_sensitivity = 0.995;
+  double level1_sensitivity = 0.99;
   double level2_sensitivity = 0.98;
-  int calibration_folds = 3;  // cross-fitting folds by case for the cuts (at most the case count)
+  int calibration_folds = 5;  // cross-fitting folds by case for the cuts (at most the case count)
   std::uint64_t seed = 1;
   void validate() const;  // throws OptionError
 };
@@ -58,41 +63,40 @@ struct CandidateTrainingCase {
   const Superpixels* superpixels = nullptr;
   const Mask* label = nullptr;
 };
-
-// A case reduced to what training needs: the features, label fraction and size of every
-// superpixel that holds pancreas and of a random sample of the others (options.negatives_per_case,
-// drawn with options.seed and case_index). Lets a caller drop a case's volumes once it is read.
-struct CandidateSamples {
-  SuperpixelFeatures features;
-  std::vector<float> label_fraction;       // per row
-  std::vector<std::int64_t> voxel_counts;  // per row
-  std::int64_t pancreas_voxels = 0;        // the whole case's, kept or not
+// A training case read on demand and owned: training reads each case twice (once per level), so a
+// cohort too large for memory is loaded case by case.
+struct LoadedCandidateCase {
+  Volume<float> normalized;
+  Superpixels superpixels;
+  Mask label;
 };
-CandidateSamples candidate_samples(const Volume<float>& normalized, const Superpixels& sp, const Mask& label,
-                                   const CandidateOptions& options = {}, std::uint64_t case_index = 0);
+using CandidateCaseLoader = std::function<LoadedCandidateCase(int index)>;
 
 struct CandidateRegions {
-  std::vector<std::int32_t> ids;           // candidate superpixels, increasing
-  std::vector<float> probability;          // per superpixel (size sp.count): level 2's probability, 0 where level 1 rejected it
-  std::vector<float> level1_probability;   // per superpixel: level 1's probability
-  Mask mask;                               // union of candidate superpixels, input grid
+  std::vector<std::int32_t> ids;   // candidate superpixels, increasing
+  std::vector<float> probability;  // per superpixel (size sp.count): level 2's, 0 where level 1 rejected it
+  std::vector<float> level1_probability;  // per superpixel: level 1's
+  Mask mask;                              // union of candidate superpixels, input grid
   bool empty() const { return ids.empty(); }
 };
 
 class CandidateCascade {  // trained, saved and loaded as one file (cv::FileStorage YAML/XML, .gz allowed)
  public:
   static CandidateCascade train(const std::vector<CandidateTrainingCase>& cases, const CandidateOptions& options = {});
-  static CandidateCascade train(const std::vector<CandidateSamples>& cases, const CandidateOptions& options = {});
-  void save(const std::filesystem::path& path) const;              // atomic
+  static CandidateCascade train(int cases, const CandidateCaseLoader& load, const CandidateOptions& options = {});
+  void save(const std::filesystem::path& path) const;               // atomic
   static CandidateCascade load(const std::filesystem::path& path);  // bad file: InputError naming it
   CandidateRegions candidates(const Volume<float>& normalized, const Superpixels& sp) const;
-  CandidateRegions candidates(const SuperpixelFeatures& features, const Superpixels& sp) const;
 
   float level1_cut() const { return level1_cut_; }
   float level2_cut() const { return level2_cut_; }
   const CandidateOptions& options() const { return options_; }
 
  private:
+  // visit(i, use) calls use(volume, superpixels, label) of training case i.
+  using CaseVisitor =
+      std::function<void(int, const std::function<void(const Volume<float>&, const Superpixels&, const Mask&)>&)>;
+  static CandidateCascade train_cases(int cases, const CaseVisitor& visit, const CandidateOptions& options);
   CandidateOptions options_;
   std::shared_ptr<cv::ml::RTrees> level1_, level2_;  // shared: copies of a stage share the forests
   float level1_cut_ = 0.5f, level2_cut_ = 0.5f;

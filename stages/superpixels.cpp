@@ -14,11 +14,16 @@ namespace c2f {
 
 const char* superpixel_method_name(SuperpixelMethod m) {
   switch (m) {
-    case SuperpixelMethod::Slic: return "slic";
-    case SuperpixelMethod::Slico: return "slico";
-    case SuperpixelMethod::Mslic: return "mslic";
-    case SuperpixelMethod::Seeds: return "seeds";
-    case SuperpixelMethod::Lsc: return "lsc";
+    case SuperpixelMethod::Slic:
+      return "slic";
+    case SuperpixelMethod::Slico:
+      return "slico";
+    case SuperpixelMethod::Mslic:
+      return "mslic";
+    case SuperpixelMethod::Seeds:
+      return "seeds";
+    case SuperpixelMethod::Lsc:
+      return "lsc";
   }
   return "?";
 }
@@ -31,10 +36,12 @@ SuperpixelMethod parse_superpixel_method(std::string_view name) {
 }
 
 void SuperpixelOptions::validate() const {
-  if (region_size_px < 0) throw OptionError(fmt::format("superpixel region size {} px: must not be negative", region_size_px));
+  if (region_size_px < 0)
+    throw OptionError(fmt::format("superpixel region size {} px: must not be negative", region_size_px));
   if (region_size_px == 0 && !(std::isfinite(region_size_mm) && region_size_mm > 0))
     throw OptionError(fmt::format("superpixel region size {} mm: must be positive (or give it in px)", region_size_mm));
-  if (!(std::isfinite(ruler) && ruler > 0)) throw OptionError(fmt::format("superpixel ruler {}: must be positive", ruler));
+  if (!(std::isfinite(ruler) && ruler > 0))
+    throw OptionError(fmt::format("superpixel ruler {}: must be positive", ruler));
   if (iterations < 1) throw OptionError(fmt::format("superpixel iterations {}: must be at least 1", iterations));
   if (min_element_percent < 0 || min_element_percent > 100)
     throw OptionError(fmt::format("superpixel minimum element {} %: must be in [0, 100]", min_element_percent));
@@ -122,7 +129,8 @@ Superpixels axial_superpixels(const Volume<float>& normalized, const SuperpixelO
   });
 
   sp.first_id.assign(std::size_t(nz) + 1, 0);
-  for (int z = 0; z < nz; ++z) sp.first_id[std::size_t(z) + 1] = sp.first_id[std::size_t(z)] + slice_count[std::size_t(z)];
+  for (int z = 0; z < nz; ++z)
+    sp.first_id[std::size_t(z) + 1] = sp.first_id[std::size_t(z)] + slice_count[std::size_t(z)];
   sp.count = sp.first_id[std::size_t(nz)];
   sp.boxes.assign(std::size_t(sp.count), Box3{{nx, ny, 0}, {0, 0, 0}});
   sp.voxel_counts.assign(std::size_t(sp.count), 0);

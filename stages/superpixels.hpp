@@ -25,16 +25,18 @@ const char* superpixel_method_name(SuperpixelMethod m);
 SuperpixelMethod parse_superpixel_method(std::string_view name);  // "slic" | "slico" | "mslic" | "seeds" | "lsc"
 
 struct SuperpixelOptions {
-  SuperpixelMethod method = SuperpixelMethod::Slico;
+  // SEEDS at 10 mm: on real-anatomy phantoms it bounds DSC as high as SLICO (about 95 %) with
+  // two thirds of the superpixels in a third of the time (README, DeepOrgan).
+  SuperpixelMethod method = SuperpixelMethod::Seeds;
   // Side of a superpixel's square seed cell. region_size_px > 0 takes it in pixels; otherwise
   // region_size_mm is converted with the mean in-plane spacing (so 512 x 512 scans at 0.6 and
   // 1.0 mm get superpixels of the same physical size).
-  double region_size_mm = 6.0;
+  double region_size_mm = 10.0;
   int region_size_px = 0;
-  float ruler = 10.0f;      // SLIC/MSLIC compactness; LSC's ratio is ruler / 100
-  int iterations = 10;      // SLIC/LSC iterations, SEEDS histogram iterations
-  int min_element_percent = 25;  // fragments smaller than this share of a cell join a neighbour
-  void validate() const;    // throws OptionError
+  float ruler = 10.0f;  // SLIC/MSLIC compactness; LSC's ratio is ruler / 100; SEEDS: unused
+  int iterations = 10;  // SLIC/LSC iterations, SEEDS histogram iterations (SEEDS: 4 block levels, prior 2, 5 bins)
+  int min_element_percent = 25;  // SLIC/LSC: fragments smaller than this share of a cell join a neighbour
+  void validate() const;         // throws OptionError
   // The region size in pixels for a grid (at least 2).
   int region_px(const Geometry& g) const;
   bool operator==(const SuperpixelOptions&) const = default;
