@@ -41,7 +41,6 @@ struct TrainingCase {
   std::shared_ptr<const Volume<float>> normalized;
   std::shared_ptr<const Mask> label;
   std::shared_ptr<const Superpixels> superpixels;
-  CandidateSamples samples;
   CandidateRegions candidates;
   std::shared_ptr<const ProbabilityMap> p0;
 };
@@ -154,7 +153,7 @@ DeepOrganTrainingReport train_deeporgan(std::size_t count, const CaseLoader& loa
   std::ofstream csv(o.out / "training_log.csv");
   csv << "network,iteration,cross_entropy\n";
 
-  // Prepare: every case on the set's grid, windowed, cut into superpixels, with its candidate samples.
+  // Prepare: every case on the set's grid, windowed, cut into superpixels.
   auto t0 = StageClock::now();
   std::vector<TrainingCase> cases(count);
   {
@@ -177,7 +176,6 @@ DeepOrganTrainingReport train_deeporgan(std::size_t count, const CaseLoader& loa
       t.normalized = std::make_shared<const Volume<float>>(WindowNormalize{method.window}(*c.image));
       t.label = c.label;
       t.superpixels = std::make_shared<const Superpixels>(AxialSuperpixels{method.superpixels}(*t.normalized));
-      t.samples = candidate_samples(*t.normalized, *t.superpixels, *t.label, o.candidates, i);
       if (log) log(fmt::format("prepared {} ({} superpixels)", name, t.superpixels->count));
       return 1;
     });
@@ -191,10 +189,9 @@ DeepOrganTrainingReport train_deeporgan(std::size_t count, const CaseLoader& loa
 
   // 1. The cascade, and every training case's candidates.
   t0 = StageClock::now();
-  std::vector<CandidateSamples> samples;
-  for (auto& t : cases) samples.push_back(std::move(t.samples));
-  const CandidateCascade cascade = CandidateCascade::train(samples, o.candidates);
-  samples.clear();
+  std::vector<CandidateTrainingCase> borrowed;
+  for (const auto& t : cases) borrowed.push_back({t.normalized.get(), t.superpixels.get(), t.label.get()});
+  const CandidateCascade cascade = CandidateCascade::train(borrowed, o.candidates);
   cascade.save(o.out / kCandidateCascadeFile);
   tbb::parallel_for(std::size_t(0), count, [&](std::size_t i) {
     cases[i].candidates = cascade.candidates(*cases[i].normalized, *cases[i].superpixels);

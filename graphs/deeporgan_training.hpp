@@ -2,7 +2,7 @@
 // Training DeepOrgan (Roth et al. 2015) on a cohort, with the parts its segmentation graph runs:
 //
 //   prepare (a oneTBB flow graph, cases side by side): Load -> Resample -> WindowNormalize
-//       -> AxialSuperpixels -> candidate samples (features, label fractions) -> collect
+//       -> AxialSuperpixels -> collect
 //   1. the random-forest cascade on every case's superpixels (CandidateCascade::train); then
 //      each training case's candidate regions S_RF
 //   2. P-ConvNet on 2.5-D patches at lattice voxels of S_RF (every n), classes balanced per case

@@ -37,20 +37,19 @@ DeepOrganOptions small_options() {
 }
 
 CandidateCascade small_cascade(const std::vector<Case>& cases, const DeepOrganOptions& o) {
-  std::vector<CandidateSamples> samples;
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto normalized = window_normalize(*cases[i].image, o.window);
-    const auto sp = axial_superpixels(normalized, o.superpixels);
-    CandidateOptions c;
-    c.trees = 10;
-    c.max_depth = 8;
-    samples.push_back(candidate_samples(normalized, sp, *cases[i].label, c, i));
+  std::vector<Volume<float>> normalized;
+  std::vector<Superpixels> sp;
+  for (const Case& c : cases) {
+    normalized.push_back(window_normalize(*c.image, o.window));
+    sp.push_back(axial_superpixels(normalized.back(), o.superpixels));
   }
+  std::vector<CandidateTrainingCase> borrowed;
+  for (std::size_t i = 0; i < cases.size(); ++i) borrowed.push_back({&normalized[i], &sp[i], cases[i].label.get()});
   CandidateOptions c;
   c.trees = 10;
   c.max_depth = 8;
   c.calibration_folds = 2;
-  return CandidateCascade::train(samples, c);
+  return CandidateCascade::train(borrowed, c);
 }
 
 // A fixed "network": P-ConvNet says the centre voxel's windowed intensity; the R-ConvNets say the
