@@ -95,7 +95,7 @@ SegmentationModel train_classifier(DeepOrganNet net, const DeepOrganTrainingOpti
     window_sum += loss;
     if ((it + 1) % 50 == 0 || it + 1 == iterations) {
       const std::int64_t k = (it % 50) + 1;
-      csv << fmt::format("{},{},{:.5f}\n", deeporgan_role(net), it + 1, window_sum / double(k));
+      csv << fmt::format("{},{},{:.5f}\n", deeporgan_role(net), it + 1, window_sum / double(k)) << std::flush;
       if (log) log(fmt::format("{} iteration {}/{}: cross-entropy {:.4f}", deeporgan_role(net), it + 1, iterations, window_sum / double(k)));
       window_sum = 0;
     }
