@@ -549,7 +549,7 @@ int main(int argc, char** argv) {
                  rt.mkldnn ? "yes" : "no", rt.mkl ? "yes" : "no", rt.intra_op_threads);
       json networks = json::array();
       const int side = quick ? 96 : 192, batch = 8;  // about an axial slice of the 2 mm grid
-      for (const auto& name : c2f::model_names()) {
+      for (const auto& name : c2f::model_names("coarse-to-fine")) {
         if (name == "fcn8s-vgg16" && quick) continue;  // 134 M parameters: minutes on 2 cores
         const auto speed = c2f::forward_speed(name, batch, side, side, quick ? 1 : 3);
         fmt::print("  {:<14} forward {}x3x{}x{}: {:.3f} s, {:.1f} GFLOP/s, {:.1f} % of the peak\n", name, batch, side,

@@ -79,6 +79,10 @@ struct CaseResult {
   StopReason stop = StopReason::NotYet;
   double seconds = 0;                  // from load start to the sink
   std::map<std::string, double> stage_seconds;
+  std::string method = "coarse-to-fine";  // or "deeporgan" (deeporgan_graph.hpp)
+  // Figures a method adds to the report (DeepOrgan: the DSC of each map, the candidates'
+  // sensitivity, the superpixel upper bound), by name.
+  std::map<std::string, double> measures;
 
   int iterations() const { return rounds.empty() ? 0 : int(rounds.size()) - 1; }
 };

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 namespace flow = tbb::flow;
 
 void TrainingOptions::validate() const {
+  check_model_name(model, "coarse-to-fine");
   const ModelEntry& entry = model_entry(model);
   if (iterations < 1) throw OptionError("iterations must be at least 1");
   if (batch < 0) throw OptionError("the batch must be at least 1 image");

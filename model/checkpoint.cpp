@@ -48,18 +48,22 @@ std::uint32_t weights_crc32(SegmentationModelImpl& model) {
 
 nlohmann::json CheckpointInfo::to_json() const {
   nlohmann::json j{{"format", kFormat},
+                   {"method", method},
                    {"model", model},
                    {"view", view},
                    {"scale", scale},
                    {"window_hu", {window.lower_hu, window.upper_hu}},
                    {"iteration", iteration},
                    {"hyper", hyper}};
+  if (!role.empty()) j["role"] = role;
   if (spacing_mm) j["spacing_mm"] = {(*spacing_mm)[0], (*spacing_mm)[1], (*spacing_mm)[2]};
   return j;
 }
 
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
   CheckpointInfo i;
+  i.method = j.value("method", std::string("coarse-to-fine"));
+  i.role = j.value("role", std::string());
   i.model = j.at("model").get<std::string>();
   i.view = j.at("view").get<std::string>();
   i.scale = j.at("scale").get<std::string>();
@@ -206,6 +210,12 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointExpectati
   std::optional<std::uint32_t> crc;
   std::vector<ZipRecord> records;
   auto archive = open_archive(path, out.info, &crc, &records, &out.record);
+  const std::string method =
+      !expect.method.empty() ? expect.method : !expect.view.empty() || !expect.scale.empty() ? "coarse-to-fine" : "";
+  if (!method.empty() && method != out.info.method)
+    throw InputError(path.string(), fmt::format("holds a {} network{}, expected a {} one", out.info.method,
+                                                out.info.role.empty() ? "" : " (" + out.info.role + ")", method));
+  expect_field(path, "role", expect.role, out.info.role);
   expect_field(path, "model", expect.model, out.info.model);
   expect_field(path, "view", expect.view, out.info.view);
   expect_field(path, "scale", expect.scale, out.info.scale);

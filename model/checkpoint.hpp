@@ -18,7 +18,12 @@
 namespace c2f {
 
 struct CheckpointInfo {
-  std::string model;             // "light-unet", "fcn8s-vgg16"
+  // The method whose wiring the network belongs to: "coarse-to-fine", or "deeporgan" (then the
+  // network's role is "P-ConvNet", "R1-ConvNet" or "R2-ConvNet", and view and scale are empty).
+  // Files from before the field existed are coarse-to-fine.
+  std::string method = "coarse-to-fine";
+  std::string role;              // DeepOrgan's name of the network; empty for coarse-to-fine
+  std::string model;             // "light-unet", "fcn8s-vgg16", "p-convnet", ...
   std::string view;              // "coronal", "sagittal", "axial"
   std::string scale;             // "coarse" or "fine"
   WindowOptions window;          // the HU window of the training inputs (file: "window_hu": [lower, upper])
@@ -32,9 +37,13 @@ struct CheckpointInfo {
   static CheckpointInfo from_json(const nlohmann::json& j);
 };
 
-// What a caller requires of a checkpoint; empty fields are not checked.
+// What a caller requires of a checkpoint; empty fields are not checked, except that a caller
+// asking for a view or a scale asks for a coarse-to-fine network. The method is checked first, so
+// a checkpoint of the other method gets one clear line ("holds a deeporgan network (P-ConvNet),
+// expected a coarse-to-fine one").
 struct CheckpointExpectation {
   std::string model, view, scale;
+  std::string method, role;
 };
 
 // Writes model weights with their info, atomically. With an optimiser (a training checkpoint),

@@ -34,6 +34,9 @@ struct ModelEntry {
   std::shared_ptr<SegmentationModelImpl> (*make)();
   // Loads ImageNet VGG-16 weights into a network this entry made; null: the network takes none.
   VggLoadReport (*load_vgg_weights)(SegmentationModelImpl& model, const std::filesystem::path& file);
+  // The method whose wiring runs it: "coarse-to-fine" (segmentation networks, 3-slice input,
+  // per-pixel output) or "deeporgan" (Roth et al. 2015's classifiers, model/deeporgan_convnet.hpp).
+  std::string_view method = "coarse-to-fine";
 };
 
 // Every registered network, in the order listings print them.
@@ -41,9 +44,11 @@ const std::vector<ModelEntry>& model_registry();
 // The entry of that name; throws OptionError listing the known names.
 const ModelEntry& model_entry(std::string_view name);
 
-// "fcn8s-vgg16" (the paper's network, for GPUs) and "light-unet" (for CPUs): the registry's names.
-std::vector<std::string> model_names();
-// model_entry's check alone: throws OptionError for an unknown name.
-void check_model_name(std::string_view name);
+// The registry's names: "fcn8s-vgg16" (the paper's network, for GPUs), "light-unet" (for CPUs),
+// and DeepOrgan's "p-convnet", "r1-convnet", "r2-convnet". With a method, only that method's.
+std::vector<std::string> model_names(std::string_view method = {});
+// model_entry's check alone: throws OptionError for an unknown name, and for a network of
+// another method than `method` (when given).
+void check_model_name(std::string_view name, std::string_view method = {});
 
 }  // namespace c2f

@@ -54,6 +54,8 @@ nlohmann::json case_report(const CaseResult& r) {
   }
   j["iterations"] = r.iterations();
   j["stop"] = stop_reason_name(r.stop);
+  if (r.method != "coarse-to-fine") j["method"] = r.method;
+  if (!r.measures.empty()) j["measures"] = r.measures;
   j["coarse_empty"] = r.coarse_empty;
   nlohmann::json d_t = nlohmann::json::array(), dsc = nlohmann::json::array(), rounds = nlohmann::json::array();
   for (const RoundRecord& rec : r.rounds) {

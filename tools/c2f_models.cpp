@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!untrained.empty()) {
-      c2f::check_model_name(untrained[0]);
+      c2f::check_model_name(untrained[0], "coarse-to-fine");
       std::filesystem::create_directories(untrained[1]);
       for (const char* scale : {"coarse", "fine"})
         for (const char* view : {"coronal", "sagittal", "axial"}) {
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     }
     const auto s = c2f::parse_size(size + "x1");
     fmt::print("{:<14} {:>14} {:>16} {:>10}\n", "model", "parameters", fmt::format("GMAC @{}", size), "GFLOP");
-    for (const auto& name : c2f::model_names()) {
+    for (const auto& name : c2f::model_names("coarse-to-fine")) {  // DeepOrgan's classifiers take other inputs
       auto m = c2f::make_model(name);
       const double gmac = double(c2f::forward_macs(*m, s[0], s[1])) / 1e9;
       fmt::print("{:<14} {:>14} {:>16.2f} {:>10.2f}\n", name, c2f::parameter_count(*m), gmac, 2 * gmac);

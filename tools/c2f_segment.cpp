@@ -12,6 +12,9 @@
 #include "../io/nifti.hpp"
 #include "../pipeline/atomic_file.hpp"
 #include "inference_cli.hpp"
+#ifdef C2F_HAVE_DEEPORGAN
+#include "deeporgan_cli.hpp"
+#endif
 #include "tool_main.hpp"
 
 namespace fs = std::filesystem;
@@ -64,6 +67,8 @@ int main(int argc, char** argv) {
   std::string input, out, label, models, window, fine_fusion, weights;
   c2f::SegmentationOptions o;
   c2f::OutputOptions outputs;
+  std::string method = "coarse-to-fine", deeporgan_map = "p2";
+  std::vector<float> deeporgan_thresholds;
   bool no_overlays = false, quiet = false, resume = false, no_skip_blank = false;
   app.add_option("-i,--input", input, "a NIfTI file, a DICOM series folder, or a cohort folder (NIH, MSD, plain)")
       ->required();
@@ -74,6 +79,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(c2f::cli::at_least(0));
   app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
+#ifdef C2F_HAVE_DEEPORGAN
+  c2f::add_method_option(app, method);
+  app.add_option("--deeporgan-map", deeporgan_map, "deeporgan: the map thresholded for the mask: p2 (the paper's G(P2)), p0 or p1")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"p0", "p1", "p2"}));
+  app.add_option("--deeporgan-thresholds", deeporgan_thresholds,
+                 "deeporgan: p0 p1 p2 on the smoothed maps (default: what training chose; the paper's 0.2 0.5 0.6)")
+      ->expected(3)
+      ->check(CLI::Range(0.001, 1.0));
+#endif
   c2f::PresetCli preset;
   preset.add_to(app);
   auto* iterations = app.add_option("--iterations", o.convergence.max_iterations, "most fine iterations T");
@@ -129,18 +144,42 @@ int main(int argc, char** argv) {
     const c2f::CohortShare share = share_cli.resolve();
     if (share_cli.merge) return merge(input, label, out, quiet);
 
+    const bool deeporgan = method == "deeporgan";
+    if (deeporgan && models.empty()) throw c2f::OptionError("--method deeporgan needs --models, a folder c2f-train --method deeporgan wrote");
     const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
     inference.apply();
-    c2f::NetworkInference networks(model_dir, inference.options);
-    const auto& set = networks.info();
-    c2f::use_network_grid(o, set);
-    if (window.empty()) {
-      o.window = set.window;
-    } else {
-      std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
-      if (o.window != set.window)
-        fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
-                   o.window.lower_hu, o.window.upper_hu, set.window.lower_hu, set.window.upper_hu);
+    std::unique_ptr<c2f::NetworkInference> c2f_networks;
+#ifdef C2F_HAVE_DEEPORGAN
+    c2f::DeepOrganRun deep;
+    if (deeporgan) {
+      deep = c2f::open_deeporgan(model_dir);
+      deep.options.output = c2f::parse_deeporgan_output(deeporgan_map);
+      if (!deeporgan_thresholds.empty())
+        std::tie(deep.options.p0, deep.options.p1, deep.options.p2) =
+            std::tuple{deeporgan_thresholds[0], deeporgan_thresholds[1], deeporgan_thresholds[2]};
+      deep.options.keep_probability = o.keep_probability;
+      deep.options.cases_in_flight = o.cases_in_flight;
+      if (!window.empty()) std::tie(deep.options.window.lower_hu, deep.options.window.upper_hu) = c2f::parse_checked_window(window);
+      deep.options.validate();
+    }
+#endif
+    if (!deeporgan) c2f_networks = std::make_unique<c2f::NetworkInference>(model_dir, inference.options);
+    const std::string described =
+#ifdef C2F_HAVE_DEEPORGAN
+        deeporgan ? deep.describe() :
+#endif
+                  c2f_networks->describe();
+    if (c2f_networks) {
+      const auto& set = c2f_networks->info();
+      c2f::use_network_grid(o, set);
+      if (window.empty()) {
+        o.window = set.window;
+      } else {
+        std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+        if (o.window != set.window)
+          fmt::print(stderr, "c2f-segment: warning: window [{}, {}] differs from the networks' training window [{}, {}]\n",
+                     o.window.lower_hu, o.window.upper_hu, set.window.lower_hu, set.window.upper_hu);
+      }
     }
     o.validate();
 
@@ -191,7 +230,7 @@ int main(int argc, char** argv) {
     const bool tty = ::isatty(2) && !quiet;
     if (!quiet)
       fmt::print(stderr, "c2f-segment: {} case(s) ({} layout), {} from {}, {} iteration(s) at most, d(t) > {}\n",
-                 cases.size(), c2f::layout_name(cohort.layout), networks.describe(), model_dir.string(),
+                 cases.size(), c2f::layout_name(cohort.layout), described, model_dir.string(),
                  o.convergence.max_iterations, o.convergence.stop_dsc);
 
     std::size_t done = 0;
@@ -215,14 +254,20 @@ int main(int argc, char** argv) {
       }
     };
     const auto load = [&](std::size_t i) { return c2f::load_case(cases[i]); };
-    const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, networks, o, sink);
+#ifdef C2F_HAVE_DEEPORGAN
+    const c2f::SegmentationReport report =
+        deeporgan ? c2f::segment_deeporgan(cases.size(), load, deep.cascade, *deep.networks, deep.options, sink)
+                  : c2f::segment_cases(cases.size(), load, *c2f_networks, o, sink);
+#else
+    const c2f::SegmentationReport report = c2f::segment_cases(cases.size(), load, *c2f_networks, o, sink);
+#endif
 
     fmt::print("{}\n{}{}", summary.console_table(), c2f::cohort_totals(report), c2f::stage_table(report));
     if (summary.finished() == 0) {  // nothing segmented: no output at all, not an empty summary
       if (!out_existed) fs::remove(out, ec);
       return 1;
     }
-    c2f::write_text_atomically(summary_json, summary.json(c2f::timing_json(report, networks.describe())).dump(2) + "\n");
+    c2f::write_text_atomically(summary_json, summary.json(c2f::timing_json(report, described)).dump(2) + "\n");
     c2f::write_text_atomically(summary_csv, summary.csv());
     // The cohort page is the whole cohort's: a part leaves it to the merge.
     if (share.whole()) fmt::print("report: {}\n", c2f::write_cohort_report(out, summary.failures()).string());

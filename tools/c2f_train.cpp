@@ -22,6 +22,10 @@
 #include "../training/training_jobs.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
+#ifdef C2F_HAVE_DEEPORGAN
+#include "../graphs/deeporgan_training.hpp"
+#include "deeporgan_cli.hpp"
+#endif
 
 namespace fs = std::filesystem;
 
@@ -43,6 +47,53 @@ std::vector<c2f::View> parse_views(const std::string& list) {
   return views;
 }
 
+// The cohort's folds: folds.json under out, made on the first run and checked on the next.
+c2f::Folds cohort_folds(const c2f::Cohort& cohort, const std::string& input, const fs::path& fold_file, int fold_count) {
+  std::vector<std::string> ids;
+  for (const auto& c : cohort.cases) ids.push_back(c.id);
+  if (!fs::exists(fold_file)) {
+    c2f::Folds folds = c2f::make_folds(ids, fold_count);
+    c2f::write_folds(fold_file, folds);
+    return folds;
+  }
+  c2f::Folds folds = c2f::read_folds(fold_file);
+  auto known = folds.all_cases();
+  std::sort(known.begin(), known.end());
+  if (known != ids) throw c2f::InputError(fold_file.string(), "lists other cases than the cohort " + input + " holds");
+  return folds;
+}
+
+#ifdef C2F_HAVE_DEEPORGAN
+// --method deeporgan: the whole DeepOrgan set of one fold (cascade, P-, R2- and R1-ConvNet) into
+// the fold's folder, beside where the coarse-to-fine networks of that fold go.
+int train_deeporgan_set(const std::string& input, const fs::path& out, int fold, int fold_count,
+                        c2f::DeepOrganTrainingOptions o, bool quiet) {
+  const c2f::Cohort cohort = c2f::discover_cohort(input);
+  fs::create_directories(out);
+  const c2f::Folds folds = cohort_folds(cohort, input, out / "folds.json", fold_count);
+  const auto train_ids = folds.training_cases(fold);
+  std::map<std::string, c2f::CaseSource> by_id;
+  for (const auto& c : cohort.cases) by_id[c.id] = c;
+  o.out = c2f::fold_folder(out, fold);
+  o.validate();
+  if (!quiet)
+    fmt::print(stderr, "c2f-train: DeepOrgan on {} training case(s) ({} layout, fold {}) into {}\n", train_ids.size(),
+               c2f::layout_name(cohort.layout), fold, o.out.string());
+  const auto log = [quiet](const std::string& line) {
+    if (!quiet) fmt::print(stderr, "c2f-train: {}\n", line);
+  };
+  const c2f::DeepOrganTrainingReport r = c2f::train_deeporgan(
+      train_ids.size(), [&](std::size_t i) { return c2f::load_case(by_id.at(train_ids[i])); }, o, log);
+  fmt::print("{:<14} {:>12} {:>12}\n", "network", "first loss", "last loss");
+  for (const auto& [name, first] : r.first_loss) fmt::print("{:<14} {:>12.4f} {:>12.4f}\n", name, first, r.last_loss.at(name));
+  fmt::print("candidates on the training cases: sensitivity {:.3f}, mean DSC {:.3f}; thresholds p0 = {:.2f}, p2 = {:.2f}\n",
+             r.candidate_sensitivity, r.candidate_dsc, r.p0, r.p2);
+  fmt::print("seconds:");
+  for (const auto& [stage, s] : r.stage_seconds) fmt::print(" {} {:.1f}", stage, s);
+  fmt::print("\nset: {}\n", o.out.string());
+  return 0;
+}
+#endif
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,6 +107,7 @@ int main(int argc, char** argv) {
   // The networks and their training defaults, as the registry has them.
   std::string model_help = "network", optimizer_defaults, lr_defaults;
   for (const auto& e : c2f::model_registry()) {
+    if (e.method != "coarse-to-fine") continue;  // DeepOrgan's networks: --method deeporgan trains all three
     const char* sep = model_help == "network" ? "" : ", ";
     model_help += fmt::format("{} {} ({})", model_help == "network" ? ":" : ";", e.name, e.description);
     optimizer_defaults += fmt::format("{}{}: {}", sep, e.name, c2f::optimizer_name(e.optimizer));
@@ -63,7 +115,7 @@ int main(int argc, char** argv) {
   }
   app.add_option("--model", o.model, model_help)
       ->capture_default_str()
-      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::check_model_name(s); }));
+      ->check(c2f::cli::parsed_by([](const std::string& s) { c2f::check_model_name(s, "coarse-to-fine"); }));
   app.add_option("--scale", scales, "coarse, fine or both")
       ->capture_default_str()
       ->check(c2f::cli::parsed_by([](const std::string& s) {
@@ -150,9 +202,38 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", o.resume, "continue each network from its checkpoint");
   app.add_flag("--evaluate", o.evaluate, "after training, report the DSC over every training sample");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
+  std::string method = "coarse-to-fine";
+#ifdef C2F_HAVE_DEEPORGAN
+  c2f::add_method_option(app, method);
+  c2f::DeepOrganTrainingOptions deep;
+  app.add_option("--r-iterations", deep.r_iterations, "deeporgan: iterations of R2- and R1-ConvNet (--iterations: P-ConvNet's)")
+      ->capture_default_str()
+      ->check(c2f::cli::at_least(1));
+  app.add_option("--batch", deep.batch, "deeporgan: examples per step")->capture_default_str()->check(c2f::cli::at_least(2));
+  app.add_flag_function("--no-r1", [&](std::int64_t) { deep.train_r1 = false; }, "deeporgan: skip R1-ConvNet (CT only; the result is G(P2))");
+#endif
 
   return c2f::run_tool(app, argc, argv, [&] {
     std::tie(o.window.lower_hu, o.window.upper_hu) = c2f::parse_checked_window(window);
+#ifdef C2F_HAVE_DEEPORGAN
+    if (method == "deeporgan") {
+      if (input.empty()) throw c2f::OptionError("--input is required");
+      if (list_jobs || job_option->count() > 0) throw c2f::OptionError("--list-jobs and --job are for coarse-to-fine");
+      deep.method.window = o.window;
+      // DeepOrgan's grid: 1.5 x 1.5 x 2 mm unless --spacing says otherwise (superpixels need in-plane detail).
+      deep.method.resample = c2f::ResampleOptions{{1.5, 1.5, 2.0}};
+      if (spacing_option->count() > 0) {
+        if (spacing == "input") deep.method.resample.reset();
+        else deep.method.resample = c2f::ResampleOptions{c2f::parse_spacing(spacing)};
+      }
+      if (app.get_option("--iterations")->count() > 0) deep.p_iterations = o.iterations;
+      if (lr_option->count() > 0) deep.learning_rate = learning_rate;
+      deep.seed = o.seed;
+      deep.candidates.seed = o.seed;
+      c2f::set_intra_op_threads(threads);
+      return train_deeporgan_set(input, out, fold, fold_count, deep, quiet);
+    }
+#endif
     if (!optimizer.empty()) o.optimizer = c2f::parse_optimizer(optimizer);
     if (lr_option->count() > 0) o.learning_rate = learning_rate;
     // What the command line says, then the preset where it says nothing.

@@ -9,7 +9,9 @@
 using namespace c2f;
 
 TEST_CASE("each registry entry builds its network, which names itself as the entry does") {
-  REQUIRE(model_names() == std::vector<std::string>{"fcn8s-vgg16", "light-unet"});
+  REQUIRE(model_names() == std::vector<std::string>{"fcn8s-vgg16", "light-unet", "p-convnet", "r1-convnet", "r2-convnet"});
+  CHECK(model_names("coarse-to-fine") == std::vector<std::string>{"fcn8s-vgg16", "light-unet"});
+  CHECK(model_names("deeporgan") == std::vector<std::string>{"p-convnet", "r1-convnet", "r2-convnet"});
   for (const ModelEntry& e : model_registry()) {
     CAPTURE(e.name);
     const SegmentationModel m = e.make();
@@ -39,7 +41,13 @@ TEST_CASE("the VGG-16 loader of the registry reaches the network it built (a mis
 }
 
 TEST_CASE("unknown model and optimiser names throw OptionError naming the known ones") {
-  CHECK_THROWS_WITH_AS(model_entry("resnet"), "unknown model 'resnet' (known: fcn8s-vgg16, light-unet)", OptionError);
+  CHECK_THROWS_WITH_AS(model_entry("resnet"),
+                       "unknown model 'resnet' (known: fcn8s-vgg16, light-unet, p-convnet, r1-convnet, r2-convnet)",
+                       OptionError);
+  CHECK_THROWS_WITH_AS(check_model_name("p-convnet", "coarse-to-fine"),
+                       "model 'p-convnet' is a deeporgan network, not one for coarse-to-fine (known: fcn8s-vgg16, light-unet)",
+                       OptionError);
+  CHECK_NOTHROW(check_model_name("r2-convnet", "deeporgan"));
   CHECK_THROWS_AS(check_model_name("unet"), OptionError);
   CHECK_NOTHROW(check_model_name("light-unet"));
   for (const Optimizer o : {Optimizer::Sgd, Optimizer::Adam}) CHECK(parse_optimizer(optimizer_name(o)) == o);

@@ -8,7 +8,7 @@ using namespace c2f;
 
 TEST_CASE("both models map 3 slices to 3 masks of the input's size, at any size") {
   torch::InferenceMode guard;
-  for (const auto& name : model_names()) {
+  for (const auto& name : model_names("coarse-to-fine")) {
     CAPTURE(name);
     auto m = make_model(name);
     m->eval();

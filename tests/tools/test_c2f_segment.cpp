@@ -233,7 +233,17 @@ TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no ou
       {"-i " + image + " -o " + out + " --device tpu", "unknown device", 2},
       {"-i " + image + " -o " + out + " --label " + (dir / "nope.nii.gz").string(), "nope.nii.gz", 1},
   };
-  for (const Bad& b : cases) {
+  std::vector<Bad> all(std::begin(cases), std::end(cases));
+  // DeepOrgan (built with the candidate stage): a coarse-to-fine folder is refused in one line.
+  if (test::run(C2F_SEGMENT_EXE, "--help", dir.path()).out.find("--method") != std::string::npos) {
+    const std::string shipped = (fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet").string();
+    all.push_back({"-i " + image + " -o " + out + " --method deeporgan", "--method deeporgan needs --models", 2});
+    all.push_back({"-i " + image + " -o " + out + " --method deeporgan --models " + shipped,
+                   "holds coarse-to-fine checkpoints, not a DeepOrgan set", 1});
+    all.push_back({"-i " + image + " -o " + out + " --method roth", "--method", 2});
+    all.push_back({"-i " + image + " -o " + out + " --method deeporgan --models " + shipped + " --deeporgan-map p4", "--deeporgan-map", 2});
+  }
+  for (const Bad& b : all) {
     const auto r = test::run(C2F_SEGMENT_EXE, b.args, dir.path());
     INFO(b.args << "\n" << r.err);
     CHECK(r.exit_code == b.exit_code);
