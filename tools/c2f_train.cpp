@@ -125,9 +125,10 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", o.iterations, "iterations (optimiser steps) per network")
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
-  app.add_option("--batch", o.batch,
-                 "images per step over all ranks (default: a resumed checkpoint's, else one per rank; the paper: 1)")
-      ->check(c2f::cli::at_least(1));
+  [[maybe_unused]] auto* batch_option = app.add_option("--batch", o.batch,
+                                     "images per step over all ranks (default: a resumed checkpoint's, else one per "
+                                     "rank; the paper: 1); deeporgan: examples per ConvNet step (default 64, at least 2)")
+                           ->check(c2f::cli::at_least(1));
   bool distributed = false;
   app.add_flag("--distributed", distributed,
                "train each network data-parallel over the processes of mpirun, srun or torchrun (rank and world size "
@@ -209,7 +210,6 @@ int main(int argc, char** argv) {
   app.add_option("--r-iterations", deep.r_iterations, "deeporgan: iterations of R2- and R1-ConvNet (--iterations: P-ConvNet's)")
       ->capture_default_str()
       ->check(c2f::cli::at_least(1));
-  app.add_option("--batch", deep.batch, "deeporgan: examples per step")->capture_default_str()->check(c2f::cli::at_least(2));
   app.add_flag_function("--no-r1", [&](std::int64_t) { deep.train_r1 = false; }, "deeporgan: skip R1-ConvNet (CT only; the result is G(P2))");
 #endif
 
@@ -227,6 +227,10 @@ int main(int argc, char** argv) {
         else deep.method.resample = c2f::ResampleOptions{c2f::parse_spacing(spacing)};
       }
       if (app.get_option("--iterations")->count() > 0) deep.p_iterations = o.iterations;
+      if (batch_option->count() > 0) {
+        if (o.batch < 2) throw c2f::OptionError("--batch: deeporgan's ConvNets need at least 2 examples per step");
+        deep.batch = o.batch;
+      }
       if (lr_option->count() > 0) deep.learning_rate = learning_rate;
       deep.seed = o.seed;
       deep.candidates.seed = o.seed;
