@@ -339,8 +339,8 @@ int allreduce_child(const std::vector<std::string>& a) {
 }
 
 // The data-parallel step against one process with the same batch, and the allreduce's cost, for
-// every network: 2 ranks on this machine (each with half the cores), one image each, against one
-// process (all cores) training on both images.
+// every coarse-to-fine network (DeepOrgan's train in one process): 2 ranks on this machine (each
+// with half the cores), one image each, against one process (all cores) training on both images.
 int allreduce_bench(int side_light, int side_fcn, int steps, bool quick, const fs::path& out) {
   const ScratchFolder folder("c2f-bench-allreduce");
   const std::string self = fs::canonical("/proc/self/exe").string();
@@ -351,7 +351,7 @@ int allreduce_bench(int side_light, int side_fcn, int steps, bool quick, const f
              "(Gloo over TCP on this host)\n{:<13} {:>11} {:>6} {:>13} {:>13} {:>12} {:>13} {:>13} {:>10}\n",
              ranks, cores, ranks, "network", "parameters", "side", "1 process s", "2 ranks s", "speed-up",
              "allreduce MB", "allreduce s", "GB/s");
-  for (const auto& model : c2f::model_names()) {
+  for (const auto& model : c2f::model_names("coarse-to-fine")) {
     if (quick && model == "fcn8s-vgg16") continue;  // 134 M parameters: minutes on 2 cores
     const int side = model == "fcn8s-vgg16" ? side_fcn : side_light;
     const auto run = [&](int world, int images, int threads) {
