@@ -93,22 +93,71 @@ std::vector<TableRow> table2(const std::vector<CaseEvaluation>& cases) {
 
 std::vector<TableRow> table3(const std::vector<CaseEvaluation>& cases, double stop_dsc) {
   std::vector<TableRow> rows;
-  std::vector<double> d;
+  std::vector<double> d, seconds;
   for (const auto& c : cases) d.push_back(fine_at(c, stop_iteration(c.d_t, stop_dsc)));
-  rows.push_back(make_row("c2f (coarse-to-fine)", d));
+  for (const auto& c : cases) seconds.push_back(c.seconds);
+  rows.push_back(make_row(kCoarseToFineRow, d));
+  std::tie(rows.back().seconds_mean, rows.back().seconds_sd) = mean_sd(seconds);
   std::vector<std::string> names;
   for (const auto& c : cases)
     for (const auto& [name, dsc] : c.baseline_dsc)
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   for (const auto& name : names) {
     d.clear();
+    seconds.clear();
     for (const auto& c : cases) {
       const auto it = c.baseline_dsc.find(name);
       d.push_back(it == c.baseline_dsc.end() ? 0.0 : it->second);  // a missing mask counts as nothing found
+      const auto t = c.baseline_seconds.find(name);
+      if (t != c.baseline_seconds.end()) seconds.push_back(t->second);
     }
     rows.push_back(make_row(name, d));
+    if (seconds.size() == cases.size()) std::tie(rows.back().seconds_mean, rows.back().seconds_sd) = mean_sd(seconds);
   }
   return rows;
+}
+
+std::vector<MethodTime> method_times(const std::vector<CaseEvaluation>& cases) {
+  std::vector<std::string> methods;  // c2f first, then the others by name
+  for (const auto& c : cases)
+    if (c.stage_seconds.count(kCoarseToFineRow) && methods.empty()) methods.push_back(kCoarseToFineRow);
+  for (const auto& c : cases)
+    for (const auto& [method, stages] : c.stage_seconds)
+      if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
+  std::vector<MethodTime> out;
+  for (const std::string& method : methods) {
+    MethodTime m;
+    m.method = method;
+    std::vector<double> totals;
+    std::map<std::string, double> sums;
+    for (const auto& c : cases) {
+      const auto it = c.stage_seconds.find(method);
+      if (it == c.stage_seconds.end()) continue;
+      double total = c.seconds;  // c2f's own
+      if (method != kCoarseToFineRow) {
+        total = 0;
+        for (const auto& [row, s] : c.baseline_seconds)
+          if (row.rfind(method, 0) == 0) total = s;  // the method's rows share one run's time
+      }
+      totals.push_back(total);
+      for (const auto& [stage, s] : it->second) sums[stage] += s;
+    }
+    std::tie(m.mean, m.sd) = mean_sd(totals);
+    for (const auto& [stage, s] : sums) m.stages.emplace_back(stage, s / double(totals.size()));
+    std::stable_sort(m.stages.begin(), m.stages.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::map<std::string, double> mean_measures(const std::vector<CaseEvaluation>& cases) {
+  std::map<std::string, std::pair<double, int>> sums;
+  for (const auto& c : cases)
+    for (const auto& [name, v] : c.measures)
+      if (!std::isnan(v)) sums[name].first += v, ++sums[name].second;
+  std::map<std::string, double> out;
+  for (const auto& [name, s] : sums) out[name] = s.first / s.second;
+  return out;
 }
 
 std::string markdown_table(const std::vector<TableRow>& rows) {
@@ -121,11 +170,13 @@ std::string markdown_table(const std::vector<TableRow>& rows) {
 }
 
 std::string csv_table(const std::vector<TableRow>& rows) {
-  std::string out = "method,mean_dsc_percent,sd_percent,max_percent,min_percent,iterations_mean,iterations_sd,cases\n";
+  const auto optional = [](double v) { return v >= 0 ? fmt::format("{:.4f}", v) : std::string(); };
+  std::string out =
+      "method,mean_dsc_percent,sd_percent,max_percent,min_percent,iterations_mean,iterations_sd,cases,seconds_mean,seconds_sd\n";
   for (const auto& r : rows)
-    out += fmt::format("\"{}\",{:.4f},{:.4f},{:.4f},{:.4f},{},{},{}\n", r.name, 100 * r.mean, 100 * r.sd, 100 * r.max,
-                       100 * r.min, r.iterations_mean >= 0 ? fmt::format("{:.4f}", r.iterations_mean) : "",
-                       r.iterations_sd >= 0 ? fmt::format("{:.4f}", r.iterations_sd) : "", r.dsc.size());
+    out += fmt::format("\"{}\",{:.4f},{:.4f},{:.4f},{:.4f},{},{},{},{},{}\n", r.name, 100 * r.mean, 100 * r.sd, 100 * r.max,
+                       100 * r.min, optional(r.iterations_mean), optional(r.iterations_sd), r.dsc.size(),
+                       optional(r.seconds_mean), optional(r.seconds_sd));
   return out;
 }
 

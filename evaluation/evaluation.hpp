@@ -16,6 +16,10 @@
 
 namespace c2f {
 
+// Table 3's row of the method itself; the rows of a method run beside it start with that
+// method's name ("DeepOrgan G(P2)"), which is how its time is found.
+inline constexpr const char* kCoarseToFineRow = "c2f (coarse-to-fine)";
+
 struct CaseEvaluation {
   std::string id;
   int fold = -1;                        // -1: one model set for all cases
@@ -26,7 +30,14 @@ struct CaseEvaluation {
   double oracle_dsc = -1;               // fine round on the truth's box; -1: not run
   SegmentationMetrics coarse, final;    // final: the method's result (stop at d(t) > 0.95)
   std::map<std::string, double> baseline_dsc;
-  double seconds = 0;
+  double seconds = 0;                   // c2f's, from load to write
+  // Seconds per case of a Table 3 row computed in the same run (DeepOrgan's rows; masks read
+  // from a folder have none), by row name.
+  std::map<std::string, double> baseline_seconds;
+  // Busy seconds by stage of each method run on the case ("c2f (coarse-to-fine)", "DeepOrgan").
+  std::map<std::string, std::map<std::string, double>> stage_seconds;
+  // A method's own figures (DeepOrgan's candidates: DSC, sensitivity; the superpixel bound), by name.
+  std::map<std::string, double> measures;
 };
 
 // The first t with d(t) > threshold, or T (the number of iterations run) when none is.
@@ -37,6 +48,7 @@ struct TableRow {
   std::vector<double> dsc;       // per case, in case order
   double mean = 0, sd = 0, max = 0, min = 0;
   double iterations_mean = -1, iterations_sd = -1;  // stop rows only
+  double seconds_mean = -1, seconds_sd = -1;        // Table 3 rows whose method ran here
 };
 TableRow make_row(std::string name, std::vector<double> dsc);
 
@@ -44,7 +56,18 @@ std::vector<TableRow> table1(const std::vector<CaseEvaluation>& cases);
 std::vector<TableRow> table2(const std::vector<CaseEvaluation>& cases);
 std::vector<TableRow> table3(const std::vector<CaseEvaluation>& cases, double stop_dsc = 0.95);
 
-// Rows as a Markdown table and as CSV (DSC in percent, two decimals).
+// Seconds per case of each method run here (mean +- sd over the cases that have it), and the
+// mean busy seconds of each of its stages per case, largest first: Table 3's time split.
+struct MethodTime {
+  std::string method;
+  double mean = 0, sd = 0;
+  std::vector<std::pair<std::string, double>> stages;
+};
+std::vector<MethodTime> method_times(const std::vector<CaseEvaluation>& cases);
+// The mean of each measure over the cases that have it, by name.
+std::map<std::string, double> mean_measures(const std::vector<CaseEvaluation>& cases);
+
+// Rows as a Markdown table and as CSV (DSC in percent, two decimals; CSV adds the seconds).
 std::string markdown_table(const std::vector<TableRow>& rows);
 std::string csv_table(const std::vector<TableRow>& rows);
 

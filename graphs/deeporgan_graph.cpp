@@ -6,7 +6,6 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
-#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -15,6 +14,7 @@
 #include "../pipeline/errors.hpp"
 #include "../stages/bounding_box.hpp"
 #include "../stages/threshold.hpp"
+#include "case_flow.hpp"
 
 namespace c2f {
 
@@ -119,72 +119,13 @@ struct Chunk {
   std::shared_ptr<std::vector<float>> probability;  // n, filled by the ConvNet node
 };
 
-struct CaseDone {
-  std::shared_ptr<CaseResult> result;
-  std::shared_ptr<const CaseStageTimes> times;
-  StageClock::time_point start;
+// How each message names its case (CaseFlow's errors and per-case times).
+struct CaseOf {
+  static const CaseInput& of(const CaseInput& c) { return c; }
+  static const CaseInput& of(const OrganCasePtr& o) { return *o->input; }
+  static const CaseInput& of(const Chunk& c) { return *c.item->input; }
 };
-
-const CaseInput& case_of(const CaseInput& c) { return c; }
-const CaseInput& case_of(const OrganCasePtr& o) { return *o->input; }
-const CaseInput& case_of(const Chunk& c) { return *c.item->input; }
-
-// As the coarse-to-fine graph's Guard: a stage's throw fails its case alone, once (a case's
-// chunks may fail more than once; only the first failure reaches Write).
-class Guard {
- public:
-  Guard(std::array<BusyClock, kStageCount>& clocks, flow::broadcast_node<CaseDone>& failures)
-      : clocks_(clocks), failures_(failures) {}
-
-  template <class Body>
-  bool operator()(Stage s, const CaseInput& c, Body&& body) const {
-    const auto t0 = StageClock::now();
-    std::string error;
-    try {
-      body();
-    } catch (const InputError& e) {
-      error = e.what();
-    } catch (const std::exception& e) {
-      error = fmt::format("{}: the {} stage failed: {}", c.name(), kStageNames[s], e.what());
-    } catch (...) {
-      error = fmt::format("{}: the {} stage failed: an unknown exception", c.name(), kStageNames[s]);
-    }
-    c.times->add(kStageNames[s], clocks_[s].add(t0));
-    if (error.empty()) return true;
-    {
-      std::lock_guard lock(m_);
-      if (!failed_.insert(c.index).second) return false;
-    }
-    auto r = std::make_shared<CaseResult>();
-    r->index = c.index;
-    r->input = c.input;
-    r->method = "deeporgan";
-    r->error = std::move(error);
-    failures_.try_put(CaseDone{r, c.times, c.start});
-    return false;
-  }
-  bool failed(std::size_t index) const {
-    std::lock_guard lock(m_);
-    return failed_.count(index) > 0;
-  }
-
- private:
-  std::array<BusyClock, kStageCount>& clocks_;
-  flow::broadcast_node<CaseDone>& failures_;
-  mutable std::mutex m_;
-  mutable std::set<std::size_t> failed_;
-};
-
-template <class In, class Out>
-using StepNode = flow::multifunction_node<In, std::tuple<Out>>;
-
-template <class Out, class In, class Body>
-StepNode<In, Out> step(flow::graph& g, std::size_t concurrency, Stage s, const Guard& guard, Body body) {
-  return StepNode<In, Out>(g, concurrency, [s, &guard, body](const In& in, typename StepNode<In, Out>::output_ports_type& out) {
-    std::optional<Out> result;
-    if (guard(s, case_of(in), [&] { result.emplace(body(in)); })) std::get<0>(out).try_put(std::move(*result));
-  });
-}
+using Cases = CaseFlow<CaseOf>;
 
 OrganCasePtr with(const OrganCase& c, const std::function<void(OrganCase&)>& add) {
   auto next = std::make_shared<OrganCase>(c);
@@ -402,50 +343,30 @@ SegmentationReport segment_deeporgan(std::size_t count, const CaseLoader& load, 
                                      DeepOrganInference& networks, const DeepOrganOptions& o, const ResultSink& sink) {
   o.validate();
   const auto t_start = StageClock::now();
-  std::array<BusyClock, kStageCount> clocks;
   const Steps steps(o, cascade, networks);
   ChunkCollector patch_answers(1), region_answers(o.regions.scales());
-  std::size_t next = 0, failed = 0;
 
   flow::graph g;
-  flow::broadcast_node<CaseDone> failures(g);
-  const Guard guard(clocks, failures);
+  Cases cases(g, kStageNames, {kLoad, kWrite, "deeporgan"}, count, o.cases_in_flight, load, sink);
   using ChunkNode = flow::multifunction_node<OrganCasePtr, std::tuple<Chunk>>;
   using CollectNode = flow::multifunction_node<Chunk, std::tuple<OrganCasePtr>>;
 
-  flow::input_node<std::size_t> source(g, [&](tbb::flow_control& fc) -> std::size_t {
-    if (next < count) return next++;
-    fc.stop();
-    return 0;
-  });
-  flow::limiter_node<std::size_t, int> cases_in_flight(g, o.cases_in_flight);
-  StepNode<std::size_t, CaseInput> load_node(g, flow::unlimited, [&](const std::size_t& i, auto& out) {
-    CaseInput c;
-    c.index = i;
-    c.start = StageClock::now();
-    if (guard(kLoad, c, [&] { c.input = load(i); })) std::get<0>(out).try_put(std::move(c));
-  });
-  auto resample = step<CaseInput, CaseInput>(g, flow::unlimited, kResample, guard, [&](const CaseInput& c) { return steps.resample(c); });
-  auto window = step<OrganCasePtr, CaseInput>(g, flow::unlimited, kWindow, guard, [&](const CaseInput& c) { return steps.window(c); });
-  const auto organ_step = [&](Stage s, auto body) {
-    return StepNode<OrganCasePtr, OrganCasePtr>(g, flow::unlimited, [s, &guard, body](const OrganCasePtr& c, auto& out) {
-      OrganCasePtr result;
-      if (guard(s, *c->input, [&] { result = body(c); })) std::get<0>(out).try_put(std::move(result));
-    });
-  };
+  auto resample = cases.step<CaseInput, CaseInput>(flow::unlimited, kResample, [&](const CaseInput& c) { return steps.resample(c); });
+  auto window = cases.step<OrganCasePtr, CaseInput>(flow::unlimited, kWindow, [&](const CaseInput& c) { return steps.window(c); });
+  const auto organ_step = [&](Stage s, auto body) { return cases.step<OrganCasePtr, OrganCasePtr>(flow::unlimited, s, body); };
   const auto chunk_step = [&](Stage s, auto body) {
-    return ChunkNode(g, flow::unlimited, [s, &guard, body](const OrganCasePtr& c, ChunkNode::output_ports_type& out) {
+    return ChunkNode(g, flow::unlimited, [s, &cases, body](const OrganCasePtr& c, ChunkNode::output_ports_type& out) {
       std::vector<Chunk> chunks;
-      if (guard(s, *c->input, [&] { chunks = body(c); }))
+      if (cases.guard(s, c, [&] { chunks = body(c); }))
         for (Chunk& k : chunks) std::get<0>(out).try_put(std::move(k));
     });
   };
   // One ConvNet node for all three networks: serial, one model per device.
   const auto convnet = [&](Stage s) {
-    return flow::multifunction_node<Chunk, std::tuple<Chunk>>(g, flow::serial, [s, &guard, &networks](const Chunk& k, auto& out) {
-      if (guard.failed(k.item->input->index)) return;
+    return flow::multifunction_node<Chunk, std::tuple<Chunk>>(g, flow::serial, [s, &cases, &networks](const Chunk& k, auto& out) {
+      if (cases.failed(k.item->input->index)) return;
       Chunk done = k;
-      if (guard(s, *k.item->input, [&] {
+      if (cases.guard(s, k, [&] {
             done.probability = std::make_shared<std::vector<float>>(std::size_t(k.n));
             networks.classify(k.net, k.images->data(), k.n, k.channels, k.side, done.probability->data());
           })) {
@@ -455,9 +376,9 @@ SegmentationReport segment_deeporgan(std::size_t count, const CaseLoader& load, 
     });
   };
   const auto collector = [&](ChunkCollector& answers, Stage s) {
-    return CollectNode(g, flow::serial, [&answers, s, &guard](const Chunk& k, CollectNode::output_ports_type& out) {
+    return CollectNode(g, flow::serial, [&answers, s, &cases](const Chunk& k, CollectNode::output_ports_type& out) {
       std::optional<OrganCasePtr> ready;
-      if (guard(s, *k.item->input, [&] { ready = answers.add(k); }) && ready) std::get<0>(out).try_put(std::move(*ready));
+      if (cases.guard(s, k, [&] { ready = answers.add(k); }) && ready) std::get<0>(out).try_put(std::move(*ready));
     });
   };
 
@@ -473,23 +394,11 @@ SegmentationReport segment_deeporgan(std::size_t count, const CaseLoader& load, 
   auto superpixel_maps = organ_step(kSuperpixelMaps, [&](const OrganCasePtr& c) { return steps.superpixel_maps(c); });
   auto smoothing = organ_step(kSmoothing, [&](const OrganCasePtr& c) { return steps.smoothing(c); });
   auto threshold = organ_step(kThreshold, [&](const OrganCasePtr& c) { return steps.threshold(c); });
-  auto resample_back = step<CaseDone, OrganCasePtr>(g, flow::unlimited, kResampleBack, guard, [&](const OrganCasePtr& c) {
+  auto resample_back = cases.step<CaseDone, OrganCasePtr>(flow::unlimited, kResampleBack, [&](const OrganCasePtr& c) {
     return CaseDone{steps.finish(*c), c->input->times, c->input->start};
   });
-  flow::function_node<CaseDone, int> write(g, flow::serial, [&](const CaseDone& d) {
-    CaseResult& r = *d.result;
-    failed += !r.error.empty();
-    r.seconds = seconds_since(d.start);
-    r.stage_seconds = d.times->snapshot();
-    const auto t0 = StageClock::now();
-    sink(std::move(r));
-    clocks[kWrite].add(t0);
-    return 1;  // a case token back
-  });
 
-  flow::make_edge(source, cases_in_flight);
-  flow::make_edge(cases_in_flight, load_node);
-  flow::make_edge(load_node, resample);
+  flow::make_edge(cases.loaded(), resample);
   flow::make_edge(resample, window);
   flow::make_edge(window, superpixels);
   flow::make_edge(superpixels, candidates);
@@ -504,18 +413,15 @@ SegmentationReport segment_deeporgan(std::size_t count, const CaseLoader& load, 
   flow::make_edge(superpixel_maps, smoothing);
   flow::make_edge(smoothing, threshold);
   flow::make_edge(threshold, resample_back);
-  flow::make_edge(resample_back, write);
-  flow::make_edge(failures, write);
-  flow::make_edge(write, cases_in_flight.decrementer());
+  flow::make_edge(resample_back, cases.write());
 
-  source.activate();
-  g.wait_for_all();
+  cases.run();
 
   SegmentationReport report;
   report.seconds = seconds_since(t_start);
   report.cases = count;
-  report.failed = failed;
-  for (int s = 0; s < kStageCount; ++s) report.stages.push_back(clocks[s].report(kStageNames[s]));
+  report.failed = cases.failed_cases();
+  for (int s = 0; s < kStageCount; ++s) report.stages.push_back(cases.stage_time(s));
   return report;
 }
 

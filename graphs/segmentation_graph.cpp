@@ -16,6 +16,7 @@
 #include "../stages/connected_components.hpp"
 #include "../stages/crop_with_frame.hpp"
 #include "../stages/threshold.hpp"
+#include "case_flow.hpp"
 #include "tri_planar_inference.hpp"
 
 namespace c2f {
@@ -45,76 +46,16 @@ constexpr std::array<const char*, kStageCount> kStageNames{
     "load", "resample", "window", "fusion", "threshold", "paste-back", "convergence", "bounding box",
     "crop with frame", "resample back", "write"};
 
-// What Write receives: a finished or failed case. The result travels by pointer, handed from
-// node to node with one holder at a time, because it holds the case's masks.
-struct CaseDone {
-  std::shared_ptr<CaseResult> result;
-  std::shared_ptr<const CaseStageTimes> times;
-  StageClock::time_point start;
+// How each message names its case (CaseFlow's errors and per-case times).
+struct CaseOf {
+  static const CaseInput& of(const CaseInput& c) { return c; }
+  static const CaseInput& of(const std::tuple<Round, ViewMaps>& j) { return *std::get<0>(j).input; }
+  static const CaseInput& of(const FusedRound& f) { return *f.round.input; }
+  static const CaseInput& of(const ThresholdedRound& t) { return *t.fused.round.input; }
+  static const CaseInput& of(const RoundResult& r) { return *r.round.input; }
+  static const CaseInput& of(const BoxFound& b) { return *b.input; }
+  static const CaseInput& of(const CaseOutcome& o) { return *o.input; }
 };
-
-// A failure a stage already described ("the infer stage failed: ..."): only the case is added.
-class StageFailed : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-const CaseInput& case_of(const CaseInput& c) { return c; }
-const CaseInput& case_of(const std::tuple<Round, ViewMaps>& j) { return *std::get<0>(j).input; }
-const CaseInput& case_of(const FusedRound& f) { return *f.round.input; }
-const CaseInput& case_of(const ThresholdedRound& t) { return *t.fused.round.input; }
-const CaseInput& case_of(const RoundResult& r) { return *r.round.input; }
-const CaseInput& case_of(const BoxFound& b) { return *b.input; }
-const CaseInput& case_of(const CaseOutcome& o) { return *o.input; }
-
-// Runs a stage's body on one case's message, timed for the graph's and the case's account. A
-// throw fails that case alone: one error naming the case and the stage goes to Write.
-class Guard {
- public:
-  Guard(std::array<BusyClock, kStageCount>& clocks, flow::broadcast_node<CaseDone>& failures)
-      : clocks_(clocks), failures_(failures) {}
-
-  template <class Body>
-  bool operator()(Stage s, const CaseInput& c, Body&& body) const {
-    const auto t0 = StageClock::now();
-    std::string error;
-    try {
-      body();
-    } catch (const InputError& e) {  // bad input names its file already
-      error = e.what();
-    } catch (const StageFailed& e) {
-      error = fmt::format("{}: {}", c.name(), e.what());
-    } catch (const std::exception& e) {
-      error = fmt::format("{}: the {} stage failed: {}", c.name(), kStageNames[s], e.what());
-    } catch (...) {
-      error = fmt::format("{}: the {} stage failed: an unknown exception", c.name(), kStageNames[s]);
-    }
-    c.times->add(kStageNames[s], clocks_[s].add(t0));
-    if (error.empty()) return true;
-    auto r = std::make_shared<CaseResult>();
-    r->index = c.index;
-    r->input = c.input;
-    r->error = std::move(error);
-    failures_.try_put(CaseDone{r, c.times, c.start});
-    return false;
-  }
-
- private:
-  std::array<BusyClock, kStageCount>& clocks_;
-  flow::broadcast_node<CaseDone>& failures_;
-};
-
-// A node running one stage on each message: In -> Out, or the case's failure.
-template <class In, class Out>
-using StepNode = flow::multifunction_node<In, std::tuple<Out>>;
-
-template <class Out, class In, class Body>
-StepNode<In, Out> step(flow::graph& g, std::size_t concurrency, Stage s, const Guard& guard, Body body) {
-  return StepNode<In, Out>(g, concurrency, [s, &guard, body](const In& in, typename StepNode<In, Out>::output_ports_type& out) {
-    std::optional<Out> result;
-    if (guard(s, case_of(in), [&] { result.emplace(body(in)); })) std::get<0>(out).try_put(std::move(*result));
-  });
-}
 
 // The bodies: each one step of Figure 2 on messages, built from the stages' functors.
 class Steps {
@@ -122,6 +63,7 @@ class Steps {
   explicit Steps(const SegmentationOptions& o) : o_(o) {}
 
   CaseInput resample(CaseInput c) const {
+    if (o_.oracle_box && !c.input.label) throw InputError(c.input.source, "the oracle box needs the case's label");
     const Image& image = *c.input.image;
     const Geometry grid = o_.resample ? network_grid(image.geometry(), *o_.resample, c.input.source) : image.geometry();
     c.resampled = grid.dims != image.dims();
@@ -302,34 +244,15 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
                                  const SegmentationOptions& o, const ResultSink& sink) {
   o.validate();
   const auto t_start = StageClock::now();
-  std::array<BusyClock, kStageCount> clocks;
   const Steps steps(o);
   CaseRounds rounds_owner(o);
-  std::size_t next = 0, failed = 0;
 
   flow::graph g;
-  flow::broadcast_node<CaseDone> failures(g);
-  const Guard guard(clocks, failures);
+  CaseFlow<CaseOf> cases(g, kStageNames, {kLoad, kWrite, "coarse-to-fine"}, count, o.cases_in_flight, load, sink);
   using ConvergenceNode = flow::multifunction_node<RoundResult, std::tuple<RoundResult, CaseOutcome>>;
 
-  flow::input_node<std::size_t> source(g, [&](tbb::flow_control& fc) -> std::size_t {
-    if (next < count) return next++;
-    fc.stop();
-    return 0;
-  });
-  flow::limiter_node<std::size_t, int> cases_in_flight(g, o.cases_in_flight);
-  StepNode<std::size_t, CaseInput> load_node(g, flow::unlimited, [&](const std::size_t& i, auto& out) {
-    CaseInput c;
-    c.index = i;
-    c.start = StageClock::now();
-    if (guard(kLoad, c, [&] {
-          c.input = load(i);
-          if (o.oracle_box && !c.input.label) throw InputError(c.input.source, "the oracle box needs the case's label");
-        }))
-      std::get<0>(out).try_put(std::move(c));
-  });
-  auto resample = step<CaseInput, CaseInput>(g, flow::unlimited, kResample, guard, [&](const CaseInput& c) { return steps.resample(c); });
-  auto window = step<Round, CaseInput>(g, flow::unlimited, kWindow, guard, [&](const CaseInput& c) { return steps.window(c); });
+  auto resample = cases.step<CaseInput, CaseInput>(flow::unlimited, kResample, [&](const CaseInput& c) { return steps.resample(c); });
+  auto window = cases.step<Round, CaseInput>(flow::unlimited, kWindow, [&](const CaseInput& c) { return steps.window(c); });
   flow::broadcast_node<Round> rounds(g);
   flow::function_node<Round, ViewRequest> request(g, flow::unlimited, &Steps::request);
   BlankSliceSkipping skipping(inference);
@@ -337,34 +260,22 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   TriPlanarInference tri_planar(g, network, {o.batch_slices, o.batches_in_flight});
   flow::join_node<std::tuple<Round, ViewMaps>, flow::key_matching<RoundKey, RoundKeyHashCompare>> round_with_views(
       g, [](const Round& r) { return r.key(); }, [](const ViewMaps& m) { return m.key; });
-  auto fusion = step<FusedRound, std::tuple<Round, ViewMaps>>(g, flow::unlimited, kFusion, guard, [&](const auto& j) { return steps.fuse(j); });
-  auto threshold = step<ThresholdedRound, FusedRound>(g, flow::unlimited, kThreshold, guard, [&](const FusedRound& f) { return steps.threshold_round(f); });
-  auto paste_back = step<RoundResult, ThresholdedRound>(g, flow::unlimited, kPasteBack, guard, [&](const ThresholdedRound& t) { return steps.paste(t); });
+  auto fusion = cases.step<FusedRound, std::tuple<Round, ViewMaps>>(flow::unlimited, kFusion, [&](const auto& j) { return steps.fuse(j); });
+  auto threshold = cases.step<ThresholdedRound, FusedRound>(flow::unlimited, kThreshold, [&](const FusedRound& f) { return steps.threshold_round(f); });
+  auto paste_back = cases.step<RoundResult, ThresholdedRound>(flow::unlimited, kPasteBack, [&](const ThresholdedRound& t) { return steps.paste(t); });
   ConvergenceNode convergence(g, flow::serial, [&](const RoundResult& r, ConvergenceNode::output_ports_type& out) {
     std::optional<CaseOutcome> stopped;
-    if (!guard(kConvergence, case_of(r), [&] { stopped = rounds_owner.add(r); })) return;
+    if (!cases.guard(kConvergence, r, [&] { stopped = rounds_owner.add(r); })) return;
     if (stopped) std::get<1>(out).try_put(std::move(*stopped));
     else std::get<0>(out).try_put(r);  // refine
   });
-  auto bounding_box = step<BoxFound, RoundResult>(g, flow::unlimited, kBoundingBox, guard, [&](const RoundResult& r) { return steps.bounding_box(r); });
-  auto crop = step<Round, BoxFound>(g, flow::unlimited, kCrop, guard, [&](const BoxFound& b) { return steps.crop(b); });
-  auto resample_back = step<CaseDone, CaseOutcome>(g, flow::unlimited, kResampleBack, guard, [&](const CaseOutcome& out) {
+  auto bounding_box = cases.step<BoxFound, RoundResult>(flow::unlimited, kBoundingBox, [&](const RoundResult& r) { return steps.bounding_box(r); });
+  auto crop = cases.step<Round, BoxFound>(flow::unlimited, kCrop, [&](const BoxFound& b) { return steps.crop(b); });
+  auto resample_back = cases.step<CaseDone, CaseOutcome>(flow::unlimited, kResampleBack, [&](const CaseOutcome& out) {
     return CaseDone{steps.finish(out), out.input->times, out.input->start};
   });
-  flow::function_node<CaseDone, int> write(g, flow::serial, [&](const CaseDone& d) {
-    CaseResult& r = *d.result;
-    failed += !r.error.empty();
-    r.seconds = seconds_since(d.start);  // up to the write, which the sink itself does
-    r.stage_seconds = d.times->snapshot();
-    const auto t0 = StageClock::now();
-    sink(std::move(r));
-    clocks[kWrite].add(t0);
-    return 1;  // a case token back
-  });
 
-  flow::make_edge(source, cases_in_flight);
-  flow::make_edge(cases_in_flight, load_node);
-  flow::make_edge(load_node, resample);
+  flow::make_edge(cases.loaded(), resample);
   flow::make_edge(resample, window);
   flow::make_edge(window, rounds);
   flow::make_edge(rounds, request);
@@ -379,21 +290,18 @@ SegmentationReport segment_cases(std::size_t count, const CaseLoader& load, View
   flow::make_edge(bounding_box, crop);
   flow::make_edge(crop, rounds);
   flow::make_edge(flow::output_port<1>(convergence), resample_back);  // converged
-  flow::make_edge(resample_back, write);
-  flow::make_edge(failures, write);
-  flow::make_edge(write, cases_in_flight.decrementer());
+  flow::make_edge(resample_back, cases.write());
 
-  source.activate();
-  g.wait_for_all();
+  cases.run();
 
   SegmentationReport report;
   report.seconds = seconds_since(t_start);
   report.cases = count;
-  report.failed = failed;
+  report.failed = cases.failed_cases();
   report.images = skipping.images_seen();
   report.blank_images_skipped = skipping.images_skipped();
   for (int s = 0; s < kStageCount; ++s) {
-    report.stages.push_back(clocks[s].report(kStageNames[s]));
+    report.stages.push_back(cases.stage_time(s));
     if (s == kWindow)
       for (const StageTime& t : tri_planar.stage_times()) report.stages.push_back(t);
   }

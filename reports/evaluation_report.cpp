@@ -110,10 +110,25 @@ std::string evaluation_tables_markdown(const std::vector<CaseEvaluation>& cases)
       mean_of([](const auto& e) { return e.final.jaccard; }), mean_of([](const auto& e) { return e.final.precision; }),
       mean_of([](const auto& e) { return e.final.recall; }), mean_of([](const auto& e) { return e.final.hd95_mm; }),
       mean_of([](const auto& e) { return e.final.assd_mm; }));
+  std::string methods;  // figures of the methods run beside c2f (DeepOrgan's candidate stage)
+  const auto measures = mean_measures(cases);
+  if (!measures.empty()) {
+    methods = "\n## Other methods' measures\n\n| measure | mean |\n|---|---|\n";
+    for (const auto& [name, v] : measures) methods += fmt::format("| {} | {:.4f} |\n", name, v);
+  }
+  // Last, as the one part that differs from run to run.
+  std::string times = "\n## Seconds per case\n\n| method | seconds per case | busy seconds per case by stage |\n|---|---|---|\n";
+  for (const MethodTime& m : method_times(cases)) {
+    std::string stages;
+    for (const auto& [stage, s] : m.stages)
+      if (s >= 0.005) stages += fmt::format("{}{} {:.2f}", stages.empty() ? "" : ", ", stage, s);
+    times += fmt::format("| {} | {:.2f} +- {:.2f} | {} |\n", m.method, m.mean, m.sd, stages);
+  }
   return fmt::format(
       "## Table 1: coarse segmentation by view ({} cases)\n\n{}\n## Table 2: coarse to fine\n\n{}\n"
-      "## Table 3: compared\n\n{}\n## Other measures\n\n{}",
-      cases.size(), markdown_table(table1(cases)), markdown_table(table2(cases)), markdown_table(table3(cases)), extra);
+      "## Table 3: compared\n\n{}\n## Other measures\n\n{}{}{}",
+      cases.size(), markdown_table(table1(cases)), markdown_table(table2(cases)), markdown_table(table3(cases)), extra,
+      methods, times);
 }
 
 Chart mean_d_t_chart(const std::vector<CaseEvaluation>& cases, int iterations) {
@@ -181,8 +196,13 @@ SegmentationMetrics metrics_of(const nlohmann::json& j) {
 }  // namespace
 
 std::string case_evaluation_json(const CaseEvaluation& e, int iterations) {
-  nlohmann::json baselines = nlohmann::json::object();
+  nlohmann::json baselines = nlohmann::json::object(), baseline_seconds = nlohmann::json::object(),
+                 stage_seconds = nlohmann::json::object(), measures = nlohmann::json::object();
   for (const auto& [name, dsc] : e.baseline_dsc) baselines[name] = value(dsc);
+  for (const auto& [name, s] : e.baseline_seconds) baseline_seconds[name] = value(s);
+  for (const auto& [method, stages] : e.stage_seconds)
+    for (const auto& [stage, s] : stages) stage_seconds[method][stage] = value(s);
+  for (const auto& [name, v] : e.measures) measures[name] = value(v);
   const nlohmann::json j{{"format", kCaseFormat},
                          {"case", e.id},
                          {"fold", e.fold},
@@ -195,7 +215,10 @@ std::string case_evaluation_json(const CaseEvaluation& e, int iterations) {
                          {"coarse", metrics_json(e.coarse)},
                          {"final", metrics_json(e.final)},
                          {"baseline_dsc", baselines},
-                         {"seconds", value(e.seconds)}};
+                         {"seconds", value(e.seconds)},
+                         {"baseline_seconds", baseline_seconds},
+                         {"stage_seconds", stage_seconds},
+                         {"measures", measures}};
   return j.dump(2) + "\n";
 }
 
@@ -224,6 +247,14 @@ CaseRecord read_case_evaluation(const std::filesystem::path& file) {
     e.final = metrics_of(j.at("final"));
     for (const auto& [name, dsc] : j.at("baseline_dsc").items()) e.baseline_dsc[name] = number_of(dsc);
     e.seconds = number_of(j.at("seconds"));
+    // Records of earlier versions have no times by stage or method measures.
+    const auto none = nlohmann::json::object();
+    const nlohmann::json seconds = j.value("baseline_seconds", none), stages = j.value("stage_seconds", none),
+                         measures = j.value("measures", none);  // named: items() does not keep a temporary alive
+    for (const auto& [name, s] : seconds.items()) e.baseline_seconds[name] = number_of(s);
+    for (const auto& [method, by_stage] : stages.items())
+      for (const auto& [stage, s] : by_stage.items()) e.stage_seconds[method][stage] = number_of(s);
+    for (const auto& [name, v] : measures.items()) e.measures[name] = number_of(v);
   } catch (const nlohmann::json::exception& x) {
     throw InputError(file.string(), std::string("corrupt case record: ") + x.what());
   }

@@ -28,9 +28,11 @@ case $kind in
     bash scripts/sanitizers/build-tbb-tsan.sh
     extra=(-DCMAKE_PREFIX_PATH="$PWD/build-tbb-tsan/prefix")
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1:suppressions=$supp/tsan.supp"
-    # The model suite runs LibTorch alone (no flow graph, no threads of c2f's); LibTorch is not
-    # built for TSan and its own thread pool would be all the suite reports.
-    filter=(-E '^model: ') ;;
+    # Only what runs threads of c2f's own. The model suite runs LibTorch alone (not built for
+    # TSan: its thread pool would be all the suite reports); the fuzz replays (single-threaded
+    # readers: ASan's part), reports, evaluation and training suites run no threads; the
+    # candidate stage's loops are OpenCV's, which run serially under TSan (tests/test_main.cpp).
+    filter=(-E '^(model|fuzz|reports|evaluation|training): |cascade|superpixel') ;;
   *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
 esac
 # -g1: line tables for the reports, without the compile time of full debug information.

@@ -17,6 +17,7 @@
 #include "../reports/cohort_report.hpp"
 #include "../reports/evaluation_report.hpp"
 #include "../reports/segmentation_outputs.hpp"
+#include "deeporgan_cli.hpp"
 #include "inference_cli.hpp"
 #include "tool_main.hpp"
 
@@ -51,6 +52,43 @@ std::vector<Group> plan_groups(const c2f::Cohort& cohort, const fs::path& models
     groups.push_back(std::move(g));
   }
   return groups;
+}
+
+// The DeepOrgan set that tests a fold's cases: DIR/foldK when DIR holds folds, else DIR itself.
+fs::path deeporgan_set(const fs::path& dir, int fold) {
+  if (fold < 0 || !fs::exists(dir / "fold0")) return dir;
+  const fs::path set = dir / fmt::format("fold{}", fold);
+  if (!fs::is_directory(set)) throw c2f::InputError(set.string(), "missing: --deeporgan's folder holds folds, but not this one");
+  return set;
+}
+
+// DeepOrgan on a fold's cases: Table 3's DeepOrgan rows (G(P0), G(P2), and G(P1) when the set has
+// R1-ConvNet), its seconds, its stages' and its candidate stage's figures, into each case's record.
+void evaluate_deeporgan(const fs::path& set_dir, const Group& group, const c2f::CaseLoader& load,
+                        std::map<std::string, c2f::CaseEvaluation>& by_id, bool quiet) {
+  c2f::DeepOrganRun deep = c2f::open_deeporgan(set_dir);
+  deep.options.run_r1 = deep.networks->has(c2f::DeepOrganNet::R1);
+  const std::array<std::pair<const char*, const char*>, 3> rows{
+      {{"dsc_g_p0", "DeepOrgan G(P0)"}, {"dsc_g_p1", "DeepOrgan G(P1)"}, {"dsc_g_p2", "DeepOrgan G(P2)"}}};
+  const std::array<std::pair<const char*, const char*>, 3> measures{
+      {{"dsc_candidates", "DeepOrgan candidates (S_RF) DSC"},
+       {"sensitivity_candidates", "DeepOrgan candidates (S_RF) sensitivity"},
+       {"dsc_superpixel_upper_bound", "DeepOrgan superpixel upper bound DSC"}}};
+  c2f::segment_deeporgan(group.cases.size(), load, deep.cascade, *deep.networks, deep.options, [&](c2f::CaseResult&& r) {
+    if (!r.error.empty()) throw c2f::InputError(group.cases[r.index].image.string(), r.error);
+    c2f::CaseEvaluation& e = by_id.at(r.input.id);
+    for (const auto& [key, row] : rows)
+      if (const auto it = r.measures.find(key); it != r.measures.end()) {
+        e.baseline_dsc[row] = it->second;
+        e.baseline_seconds[row] = r.seconds;
+      }
+    for (const auto& [key, name] : measures)
+      if (const auto it = r.measures.find(key); it != r.measures.end()) e.measures[name] = it->second;
+    e.stage_seconds["DeepOrgan"] = r.stage_seconds;
+    if (!quiet)
+      fmt::print(stderr, "c2f-eval: fold {} {}: DeepOrgan G(P2) {:.4f} ({:.1f} s)\n", group.fold, e.id,
+                 e.baseline_dsc.at("DeepOrgan G(P2)"), r.seconds);
+  });
 }
 
 c2f::Mask read_baseline(const fs::path& dir, const std::string& id, const c2f::Mask& truth) {
@@ -110,6 +148,7 @@ int main(int argc, char** argv) {
                "c2f-eval"};
   std::string input, out, models, folds_file;
   std::vector<std::string> baselines;
+  std::string deeporgan;
   c2f::SegmentationOptions o;
   int iterations = 10;
   bool no_oracle = false, quiet = false;
@@ -124,6 +163,9 @@ int main(int argc, char** argv) {
   c2f::PresetCli preset;
   preset.add_to(app);
   app.add_option("--baseline", baselines, "NAME=DIR: masks of another method (DIR/<case>/mask.nii.gz or DIR/<case>.nii.gz)");
+  app.add_option("--deeporgan", deeporgan,
+                 "also run DeepOrgan (Roth et al. 2015) on the same cases and folds, with the sets c2f-train --method "
+                 "deeporgan wrote (DIR/fold0, ... or one set), for Table 3's DeepOrgan rows");
   app.add_flag("--no-oracle", no_oracle, "skip the oracle-box row");
   app.add_flag("--coarse-post-processing", o.coarse_post_processing,
                "keep the coarse mask's components of at least half the largest before its box (not in the paper)");
@@ -139,6 +181,7 @@ int main(int argc, char** argv) {
   return c2f::run_tool(app, argc, argv, [&] {
     o = preset.apply(o);
     if (iterations < 1) throw c2f::OptionError("at least one fine iteration is needed");
+    if (!deeporgan.empty() && !fs::is_directory(deeporgan)) throw c2f::InputError(deeporgan, "--deeporgan: no such folder");
     std::map<std::string, fs::path> baseline_dirs;
     for (const auto& b : baselines) {
       const auto eq = b.find('=');
@@ -195,6 +238,7 @@ int main(int argc, char** argv) {
       const auto sink = [&](c2f::CaseResult&& r) {
         if (!r.error.empty()) throw c2f::InputError(group.cases[r.index].image.string(), r.error);
         c2f::CaseEvaluation e = c2f::evaluate_case(r, group.fold);
+        e.stage_seconds[c2f::kCoarseToFineRow] = r.stage_seconds;
         c2f::remove_stale_case_temporaries(fs::path(out) / r.input.id);  // left by a run killed mid-write
         c2f::write_evaluation_case_outputs(out, r, group.fold);
         for (const auto& [name, dir] : baseline_dirs) e.baseline_dsc[name] = c2f::dice(read_baseline(dir, e.id, *r.input.label), *r.input.label);
@@ -217,6 +261,7 @@ int main(int argc, char** argv) {
           by_id.at(r.input.id).oracle_dsc = r.rounds.back().dsc;
         });
       }
+      if (!deeporgan.empty()) evaluate_deeporgan(deeporgan_set(deeporgan, group.fold), group, load, by_id, quiet);
       // Each case's record, for a merge of parts (and of this whole run) to build the tables from.
       fs::create_directories(fs::path(out) / "cases");
       for (auto& [id, e] : by_id) {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "../../evaluation/evaluation.hpp"
 
 using namespace c2f;
@@ -64,4 +66,37 @@ TEST_CASE("Table 3 sets the method beside the baselines, a missing baseline mask
   REQUIRE(t3.size() == 2);
   CHECK(t3[0].mean == doctest::Approx(0.75));
   CHECK(t3[1].dsc == std::vector<double>{0.5, 0.0});
+}
+
+TEST_CASE("Table 3 gives the seconds per case of each method run here, none for masks read from a folder") {
+  CaseEvaluation a, b;
+  a.fine_dsc = b.fine_dsc = {0.5};
+  a.d_t = b.d_t = {0.99};
+  a.seconds = 2, b.seconds = 4;
+  a.baseline_dsc["DeepOrgan G(P2)"] = 0.25, b.baseline_dsc["DeepOrgan G(P2)"] = 0.75;
+  a.baseline_seconds["DeepOrgan G(P2)"] = 30, b.baseline_seconds["DeepOrgan G(P2)"] = 50;
+  a.baseline_dsc["read"] = b.baseline_dsc["read"] = 0.5;
+  a.stage_seconds[kCoarseToFineRow] = {{"infer", 1.5}};
+  b.stage_seconds[kCoarseToFineRow] = {{"infer", 3.5}, {"load", 0.5}};
+  a.stage_seconds["DeepOrgan"] = b.stage_seconds["DeepOrgan"] = {{"R-ConvNet", 20}};
+  a.measures["m"] = 0.5, b.measures["m"] = std::nan("");  // NaN: not counted
+  const auto rows = table3({a, b});
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].seconds_mean == doctest::Approx(3));
+  CHECK(rows[0].seconds_sd == doctest::Approx(std::sqrt(2.0)));
+  CHECK(rows[1].name == "DeepOrgan G(P2)");
+  CHECK(rows[1].seconds_mean == doctest::Approx(40));
+  CHECK(rows[2].seconds_mean == -1);
+  CHECK(csv_table(rows).find("\"read\",50.0000,0.0000,50.0000,50.0000,,,2,,\n") != std::string::npos);
+  const auto times = method_times({a, b});
+  REQUIRE(times.size() == 2);
+  CHECK(times[0].method == kCoarseToFineRow);
+  CHECK(times[0].mean == doctest::Approx(3));
+  REQUIRE(times[0].stages.size() == 2);
+  CHECK(times[0].stages[0].first == "infer");  // largest first
+  CHECK(times[0].stages[0].second == doctest::Approx(2.5));
+  CHECK(times[0].stages[1].second == doctest::Approx(0.25));  // absent in a: 0 there
+  CHECK(times[1].method == "DeepOrgan");
+  CHECK(times[1].mean == doctest::Approx(40));
+  CHECK(mean_measures({a, b}).at("m") == 0.5);
 }

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
+#include "../../pipeline/atomic_file.hpp"
 #include "../../pipeline/errors.hpp"
 #include "../../reports/evaluation_report.hpp"
+#include "test_support.hpp"
 
 using namespace c2f;
 
@@ -118,7 +122,56 @@ TEST_CASE("tables.md holds Tables 1-3 and the other measures' means, distances o
   // Jaccard (0.5 + 0.6875) / 2; HD95 and ASSD of the second case alone.
   CHECK(md.find("| Jaccard | 0.5938 |\n") != std::string::npos);
   CHECK(md.find("| HD95 (mm) | 4.00 |\n") != std::string::npos);
-  CHECK(md.ends_with("| ASSD (mm) | 1.50 |\n"));
+  CHECK(md.find("| ASSD (mm) | 1.50 |\n") != std::string::npos);
+  CHECK(md.find("## Other methods' measures") == std::string::npos);  // none ran
+  // The times come last, c2f's alone here: 2.5 s per case, no stage recorded.
+  CHECK(md.ends_with("## Seconds per case\n\n| method | seconds per case | busy seconds per case by stage |\n|---|---|---|\n"));
+}
+
+namespace {
+// The two cases with DeepOrgan run beside c2f: its rows, seconds, stages and candidate figures.
+std::vector<CaseEvaluation> with_deeporgan() {
+  std::vector<CaseEvaluation> cases{first_case(), second_case()};
+  for (std::size_t i = 0; i < 2; ++i) {
+    CaseEvaluation& e = cases[i];
+    e.stage_seconds[kCoarseToFineRow] = {{"infer", 2.0 + double(i)}, {"load", 0.25}};
+    e.baseline_dsc["DeepOrgan G(P0)"] = 0.5;
+    e.baseline_dsc["DeepOrgan G(P2)"] = 0.625 + 0.125 * double(i);
+    e.baseline_seconds["DeepOrgan G(P0)"] = e.baseline_seconds["DeepOrgan G(P2)"] = 10.0 + 10.0 * double(i);
+    e.stage_seconds["DeepOrgan"] = {{"R-ConvNet", 8.0}, {"superpixels", 0.5}};
+    e.measures["DeepOrgan candidates (S_RF) sensitivity"] = 0.875 + 0.0625 * double(i);
+  }
+  return cases;
+}
+}  // namespace
+
+TEST_CASE("DeepOrgan run beside c2f: its rows, its measures' means and each method's seconds by stage") {
+  const std::string md = evaluation_tables_markdown(with_deeporgan());
+  CHECK(md.find("| DeepOrgan G(P2) | 68.75 +- 8.84 | 75.00 | 62.50 |  |\n") != std::string::npos);
+  CHECK(md.find("## Other methods' measures\n\n| measure | mean |\n|---|---|\n| DeepOrgan candidates (S_RF) sensitivity | 0.9062 |\n") !=
+        std::string::npos);
+  CHECK(md.find("| c2f (coarse-to-fine) | 2.50 +- 0.00 | infer 2.50, load 0.25 |\n") != std::string::npos);
+  CHECK(md.find("| DeepOrgan | 15.00 +- 7.07 | R-ConvNet 8.00, superpixels 0.50 |\n") != std::string::npos);
+}
+
+TEST_CASE("a case record keeps the rows, seconds, stages and measures of every method, and older records still read") {
+  test::ScratchDir dir("case-record");
+  const CaseEvaluation e = with_deeporgan()[1];
+  write_text_atomically(dir / "c2.json", case_evaluation_json(e, 3));
+  const CaseRecord back = read_case_evaluation(dir / "c2.json");
+  CHECK(back.iterations == 3);
+  CHECK(back.evaluation.baseline_dsc == e.baseline_dsc);
+  CHECK(back.evaluation.baseline_seconds == e.baseline_seconds);
+  CHECK(back.evaluation.stage_seconds == e.stage_seconds);
+  CHECK(back.evaluation.measures == e.measures);
+  CHECK(evaluation_tables_markdown({back.evaluation}) == evaluation_tables_markdown({e}));
+  // A record written before times by stage existed: the same, without them.
+  auto j = nlohmann::json::parse(case_evaluation_json(first_case(), 3));
+  j.erase("baseline_seconds"), j.erase("stage_seconds"), j.erase("measures");
+  write_text_atomically(dir / "old.json", j.dump());
+  const CaseRecord old = read_case_evaluation(dir / "old.json");
+  CHECK(old.evaluation.stage_seconds.empty());
+  CHECK(old.evaluation.fine_dsc == first_case().fine_dsc);
 }
 
 TEST_CASE("the charts: mean d(t) per iteration, cases per stop iteration, coarse against final DSC") {

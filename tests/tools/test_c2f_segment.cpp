@@ -266,7 +266,7 @@ TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no ou
 
 TEST_CASE("c2f-segment killed at random moments: --resume ends with the same masks, no file is ever half-written") {
   test::ScratchDir dir("segment-kill");
-  make_phantoms(dir / "cohort", "--cases 6 --seed 77 --size 64x64x32", dir.path());
+  make_phantoms(dir / "cohort", "--cases 4 --seed 77 --size 64x64x32", dir.path());
   const auto args = [&](const std::string& out) {
     // Three fine rounds at most: the mechanics under test are the same, and each run stays short
     // now that every case is resampled to the networks' 2 mm grid.

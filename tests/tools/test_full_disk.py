@@ -65,7 +65,9 @@ def inside(mount):
     r = run([exe("c2f-phantom"), "-q", "--out", src, "--cases", "2", "--seed", "3", "--size", "64x64x32"])
     assert r.returncode == 0, r.stderr
     jobs = {
-        "c2f-segment": lambda out: [exe("c2f-segment"), "-q", "-i", src, "-o", out, "--save-probability"],
+        # Two fine rounds: a full disk meets the same writers after any number.
+        "c2f-segment": lambda out: [exe("c2f-segment"), "-q", "-i", src, "-o", out, "--save-probability",
+                                    "--iterations", "2"],
         "c2f-train": lambda out: [exe("c2f-train"), "-q", "-i", src, "-o", out, "--scale", "coarse", "--view", "A",
                                   "--iterations", "4", "--checkpoint-every", "2", "--min-share", "0.002", "--folds", "2",
                                   "--preset", "paper"],
