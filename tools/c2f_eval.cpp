@@ -64,9 +64,8 @@ fs::path deeporgan_set(const fs::path& dir, int fold) {
 
 // DeepOrgan on a fold's cases: Table 3's DeepOrgan rows (G(P0), G(P2), and G(P1) when the set has
 // R1-ConvNet), its seconds, its stages' and its candidate stage's figures, into each case's record.
-void evaluate_deeporgan(const fs::path& set_dir, const Group& group, const c2f::CaseLoader& load,
+void evaluate_deeporgan(c2f::DeepOrganRun& deep, const Group& group, const c2f::CaseLoader& load,
                         std::map<std::string, c2f::CaseEvaluation>& by_id, bool quiet) {
-  c2f::DeepOrganRun deep = c2f::open_deeporgan(set_dir);
   deep.options.run_r1 = deep.networks->has(c2f::DeepOrganNet::R1);
   const std::array<std::pair<const char*, const char*>, 3> rows{
       {{"dsc_g_p0", "DeepOrgan G(P0)"}, {"dsc_g_p1", "DeepOrgan G(P1)"}, {"dsc_g_p2", "DeepOrgan G(P2)"}}};
@@ -222,12 +221,18 @@ int main(int argc, char** argv) {
                    part_cases, ids.size());
       if (part_cases == 0) return 0;  // more parts than cases: this one has nothing to do
     }
+    // Each fold's DeepOrgan set, opened before anything runs: a wrong folder fails at once.
+    std::vector<c2f::DeepOrganRun> deeporgan_sets;
+    if (!deeporgan.empty())
+      for (const Group& group : groups) deeporgan_sets.push_back(c2f::open_deeporgan(deeporgan_set(deeporgan, group.fold)));
+
     fs::create_directories(out);
 
     std::vector<c2f::CaseEvaluation> cases;
     const auto t0 = c2f::StageClock::now();
     double model_seconds = 0, wall_seconds = 0;
-    for (const Group& group : groups) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const Group& group = groups[g];
       if (group.cases.empty()) continue;  // none of this part's cases is in the fold
       c2f::NetworkInference networks(group.models, inference.options);
       const auto& set = networks.info();
@@ -261,7 +266,7 @@ int main(int argc, char** argv) {
           by_id.at(r.input.id).oracle_dsc = r.rounds.back().dsc;
         });
       }
-      if (!deeporgan.empty()) evaluate_deeporgan(deeporgan_set(deeporgan, group.fold), group, load, by_id, quiet);
+      if (!deeporgan.empty()) evaluate_deeporgan(deeporgan_sets[g], group, load, by_id, quiet);
       // Each case's record, for a merge of parts (and of this whole run) to build the tables from.
       fs::create_directories(fs::path(out) / "cases");
       for (auto& [id, e] : by_id) {

@@ -176,3 +176,41 @@ TEST_CASE("c2f-eval in 2 parts and a merge writes the tables of one whole run wi
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(test::read_bytes(whole / "per_case.csv") == per_case);
 }
+
+TEST_CASE("c2f-eval --deeporgan adds DeepOrgan's Table 3 rows, seconds and candidate figures from the shipped set") {
+  test::ScratchDir dir("eval-deeporgan");
+  // One small case: DeepOrgan's R-ConvNet runs once per candidate superpixel and scale.
+  auto r = test::run(C2F_PHANTOM_EXE, "--out " + (dir / "cohort").string() + " --cases 1 --seed 98 --size 48x48x24", dir.path());
+  REQUIRE(r.exit_code == 0);
+  const std::string weights = std::string(C2F_SOURCE_DIR) + "/weights/";
+  const std::string common = "-i " + (dir / "cohort").string() + " -m " + weights + "phantom-light-unet --iterations 2 --no-oracle -q ";
+  r = test::run(C2F_EVAL_EXE, common + "-o " + (dir / "eval").string() + " --deeporgan " + weights + "phantom-deeporgan", dir.path());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const std::string md = test::read_bytes(dir / "eval" / "tables.md");
+  for (const char* row : {"| c2f (coarse-to-fine) |", "| DeepOrgan G(P0) |", "| DeepOrgan G(P2) |",
+                          "| DeepOrgan candidates (S_RF) sensitivity |", "| DeepOrgan superpixel upper bound DSC |",
+                          "## Seconds per case", "| DeepOrgan | ", "R-ConvNet "})
+    CHECK_MESSAGE(md.find(row) != std::string::npos, row);
+  // Table 3's DeepOrgan rows are the per-case records' values, with their seconds.
+  const auto t3 = read_csv(dir / "eval" / "table3.csv");
+  REQUIRE(t3.size() == 4);  // header, c2f, G(P0), G(P2)
+  CHECK(t3[3][0] == "\"DeepOrgan G(P2)\"");
+  const auto j = nlohmann::json::parse(test::read_bytes(dir / "eval" / "cases" / "phantom_000.json"));
+  const double dsc = j.at("baseline_dsc").at("DeepOrgan G(P2)").get<double>();
+  CHECK(dsc >= 0.0);
+  CHECK(dsc <= 1.0);
+  CHECK(std::stod(t3[3][1]) == doctest::Approx(100 * dsc).epsilon(1e-3));
+  const double seconds = j.at("baseline_seconds").at("DeepOrgan G(P2)").get<double>();
+  CHECK(seconds > 0);
+  CHECK(std::stod(t3[3][8]) == doctest::Approx(seconds).epsilon(1e-3));  // seconds per case
+  CHECK(j.at("stage_seconds").at("DeepOrgan").contains("R-ConvNet"));
+  CHECK(j.at("stage_seconds").at("c2f (coarse-to-fine)").contains("infer"));
+  CHECK(j.at("measures").at("DeepOrgan candidates (S_RF) sensitivity").get<double>() > 0.5);
+
+  // A coarse-to-fine folder given as the DeepOrgan set: one line naming it, and no tables.
+  r = test::run(C2F_EVAL_EXE, common + "-o " + (dir / "bad").string() + " --deeporgan " + weights + "phantom-light-unet", dir.path());
+  CHECK(r.exit_code != 0);
+  CHECK(test::count_lines(r.err) == 1);
+  CHECK(r.err.find("phantom-light-unet") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "bad" / "tables.md"));
+}
