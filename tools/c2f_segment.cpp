@@ -20,8 +20,10 @@
 namespace fs = std::filesystem;
 
 namespace {
-fs::path default_models() {
-  return c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
+// The shipped weights of each method (installed under share/c2f, else the source tree's).
+fs::path default_models(bool deeporgan) {
+  return deeporgan ? c2f::shipped_file("weights/phantom-deeporgan", C2F_SOURCE_DEEPORGAN_WEIGHTS)
+                   : c2f::shipped_file("weights/phantom-light-unet", C2F_SOURCE_WEIGHTS);
 }
 
 // "1,1,2" -> the coronal, sagittal and axial weights; throws OptionError.
@@ -78,7 +80,8 @@ int main(int argc, char** argv) {
   app.add_option("--label-value", label_value, "with --label: the value of the pancreas in a multi-organ map (0: any non-zero)")
       ->capture_default_str()
       ->check(c2f::cli::at_least(0));
-  app.add_option("--models", models, "folder with the six checkpoints (default: the shipped phantom weights)");
+  app.add_option("--models", models, "folder with the six checkpoints, or with --method deeporgan the DeepOrgan set (default: the "
+                                     "shipped phantom weights of the method)");
 #ifdef C2F_HAVE_DEEPORGAN
   c2f::add_method_option(app, method);
   app.add_option("--deeporgan-map", deeporgan_map, "deeporgan: the map thresholded for the mask: p2 (the paper's G(P2)), p0 or p1")
@@ -145,8 +148,7 @@ int main(int argc, char** argv) {
     if (share_cli.merge) return merge(input, label, out, quiet);
 
     const bool deeporgan = method == "deeporgan";
-    if (deeporgan && models.empty()) throw c2f::OptionError("--method deeporgan needs --models, a folder c2f-train --method deeporgan wrote");
-    const fs::path model_dir = models.empty() ? default_models() : fs::path(models);
+    const fs::path model_dir = models.empty() ? default_models(deeporgan) : fs::path(models);
     inference.apply();
     std::unique_ptr<c2f::NetworkInference> c2f_networks;
 #ifdef C2F_HAVE_DEEPORGAN

@@ -237,7 +237,6 @@ TEST_CASE("c2f-segment: bad input gets one clear line, a non-zero exit and no ou
   // DeepOrgan (built with the candidate stage): a coarse-to-fine folder is refused in one line.
   if (test::run(C2F_SEGMENT_EXE, "--help", dir.path()).out.find("--method") != std::string::npos) {
     const std::string shipped = (fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-light-unet").string();
-    all.push_back({"-i " + image + " -o " + out + " --method deeporgan", "--method deeporgan needs --models", 2});
     all.push_back({"-i " + image + " -o " + out + " --method deeporgan --models " + shipped,
                    "holds coarse-to-fine checkpoints, not a DeepOrgan set", 1});
     all.push_back({"-i " + image + " -o " + out + " --method roth", "--method", 2});
