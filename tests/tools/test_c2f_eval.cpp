@@ -126,6 +126,20 @@ TEST_CASE("c2f-eval cross-validates: each case once, tested by the models of the
   }
   CHECK(seen.size() == 4);
   CHECK(r.out.find("4 case(s), 2 fold(s)") != std::string::npos);
+
+  // DeepOrgan's sets follow the same folds: a folder with fold0/ but no fold1/ is refused before
+  // anything runs, naming the missing fold.
+  fs::create_directories(dir / "deeporgan");
+  fs::create_directory_symlink(fs::path(C2F_SOURCE_DIR) / "weights" / "phantom-deeporgan", dir / "deeporgan" / "fold0");
+  const auto bad = test::run(C2F_EVAL_EXE,
+                             "-i " + (dir / "cohort").string() + " -m " + (dir / "models").string() + " -o " +
+                                 (dir / "eval-do").string() + " --iterations 2 --no-oracle -q --deeporgan " +
+                                 (dir / "deeporgan").string(),
+                             dir.path());
+  CHECK(bad.exit_code == 1);
+  CHECK(test::count_lines(bad.err) == 1);
+  CHECK(bad.err.find((dir / "deeporgan" / "fold1").string()) != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "eval-do"));
 }
 
 TEST_CASE("c2f-eval in 2 parts and a merge writes the tables of one whole run with every case in its fold") {
